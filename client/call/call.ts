@@ -1,0 +1,201 @@
+// One meeting as seen from this browser: signalling, the mesh and the local media, and the
+// state the UI renders. No DOM here beyond WebRTC and WebSocket.
+
+import type { ErrorCode, Participant, ParticipantId, ServerMessage } from '../../signal/protocol.js';
+import { Mesh, type ConnectionState } from './mesh.js';
+import type { PeerMessage } from './peer-messages.js';
+import { SignallingClient } from './signalling.js';
+
+export interface RemoteParticipant {
+  id: ParticipantId;
+  name: string;
+  stream: MediaStream | null;
+  /** What the participant says about its own microphone and camera (over the data channel). */
+  audio: boolean;
+  video: boolean;
+  connection: ConnectionState;
+}
+
+export type CallError = ErrorCode | 'unreachable';
+
+export interface CallState {
+  phase: 'joining' | 'joined' | 'left' | 'failed';
+  room: string;
+  you: ParticipantId | null;
+  moderator: ParticipantId | null;
+  /** Remote participants in order of joining. */
+  participants: RemoteParticipant[];
+  local: { stream: MediaStream | null; audio: boolean; video: boolean };
+  /** False while the signalling server is unreachable; running calls go on regardless. */
+  serverConnected: boolean;
+  error: CallError | null;
+}
+
+export interface CallOptions {
+  url: string;
+  room: string;
+  name: string;
+  stream: MediaStream | null;
+}
+
+export class Call {
+  private current: CallState;
+  private readonly listeners = new Set<(state: CallState) => void>();
+  private signalling: SignallingClient | null = null;
+  private mesh: Mesh | null = null;
+
+  constructor(private readonly options: CallOptions) {
+    const stream = options.stream;
+    this.current = {
+      phase: 'joining',
+      room: options.room,
+      you: null,
+      moderator: null,
+      participants: [],
+      local: { stream, audio: Boolean(stream?.getAudioTracks().length), video: Boolean(stream?.getVideoTracks().length) },
+      serverConnected: false,
+      error: null,
+    };
+  }
+
+  get state(): CallState {
+    return this.current;
+  }
+
+  subscribe(listener: (state: CallState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): void {
+    this.signalling = new SignallingClient(this.options.url, {
+      onMessage: (message) => this.onServerMessage(message),
+      onClose: (code) => this.onServerClosed(code),
+    });
+  }
+
+  setMicrophone(on: boolean): void {
+    this.options.stream?.getAudioTracks().forEach((track) => (track.enabled = on));
+    this.update({ local: { ...this.current.local, audio: on && this.hasTrack('audio') } });
+    this.announceMedia();
+  }
+
+  setCamera(on: boolean): void {
+    this.options.stream?.getVideoTracks().forEach((track) => (track.enabled = on));
+    this.update({ local: { ...this.current.local, video: on && this.hasTrack('video') } });
+    this.announceMedia();
+  }
+
+  hasTrack(kind: 'audio' | 'video'): boolean {
+    return Boolean(this.options.stream?.getTracks().some((track) => track.kind === kind));
+  }
+
+  /** The connection to one participant, for statistics and diagnostics. */
+  connectionTo(id: ParticipantId): RTCPeerConnection | undefined {
+    return this.mesh?.connectionTo(id);
+  }
+
+  leave(): void {
+    this.signalling?.send({ type: 'leave' });
+    this.end('left', null);
+  }
+
+  private end(phase: 'left' | 'failed', error: CallError | null): void {
+    this.signalling?.close();
+    this.signalling = null;
+    this.mesh?.destroy();
+    this.mesh = null;
+    this.update({ phase, error, participants: [], serverConnected: false });
+  }
+
+  private onServerMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        this.update({ serverConnected: true, you: message.you });
+        this.signalling?.send({ type: 'join', room: this.options.room, name: this.options.name });
+        return;
+      case 'joined':
+        this.onJoined(message);
+        return;
+      case 'participant-joined':
+        this.addParticipant(message.participant);
+        return;
+      case 'participant-left':
+        this.mesh?.remove(message.id);
+        this.update({ participants: this.current.participants.filter((p) => p.id !== message.id) });
+        return;
+      case 'moderator-changed':
+        this.update({ moderator: message.moderator });
+        return;
+      case 'signal':
+        this.mesh?.signal(message.from, message.data);
+        return;
+      case 'pong':
+        return;
+      case 'error':
+        // Before joining, any refusal ends the attempt; inside the meeting errors are about single messages.
+        if (this.current.phase === 'joining' || message.code === 'version-mismatch') this.end('failed', message.code);
+        else console.warn(`server: ${message.code}: ${message.message}`);
+        return;
+    }
+  }
+
+  private onJoined({ you, participants, moderator, iceServers }: Extract<ServerMessage, { type: 'joined' }>): void {
+    this.mesh = new Mesh({
+      you,
+      iceServers,
+      stream: this.options.stream,
+      events: {
+        signal: (to, data) => this.signalling?.send({ type: 'signal', to, data }),
+        stream: (from, stream) => this.patchParticipant(from, { stream }),
+        state: (of, connection) => {
+          this.patchParticipant(of, { connection });
+          if (connection === 'connected') this.announceMedia(of);
+        },
+        message: (from, message) => this.onPeerMessage(from, message),
+      },
+    });
+    this.update({ phase: 'joined', you, moderator });
+    participants.forEach((participant) => this.addParticipant(participant));
+  }
+
+  private addParticipant(participant: Participant): void {
+    if (this.current.participants.some((p) => p.id === participant.id)) return;
+    const remote: RemoteParticipant = { ...participant, stream: null, audio: true, video: true, connection: 'connecting' };
+    this.update({ participants: [...this.current.participants, remote] });
+    this.mesh?.connect(participant.id);
+  }
+
+  private onPeerMessage(from: ParticipantId, message: PeerMessage): void {
+    switch (message.type) {
+      case 'media':
+        this.patchParticipant(from, { audio: message.audio, video: message.video });
+        return;
+    }
+  }
+
+  private announceMedia(to?: ParticipantId): void {
+    const message: PeerMessage = { type: 'media', audio: this.current.local.audio, video: this.current.local.video };
+    if (to) this.mesh?.send(to, message);
+    else this.mesh?.broadcast(message);
+  }
+
+  private onServerClosed(code: number): void {
+    if (this.current.phase === 'joining') {
+      this.end('failed', code === 4001 ? 'version-mismatch' : 'unreachable');
+      return;
+    }
+    // Peer connections do not need the server: the call goes on; reconnecting comes with resume tokens.
+    this.signalling = null;
+    this.update({ serverConnected: false });
+  }
+
+  private patchParticipant(id: ParticipantId, patch: Partial<RemoteParticipant>): void {
+    this.update({ participants: this.current.participants.map((p) => (p.id === id ? { ...p, ...patch } : p)) });
+  }
+
+  private update(patch: Partial<CallState>): void {
+    this.current = { ...this.current, ...patch };
+    this.listeners.forEach((listener) => listener(this.current));
+  }
+}

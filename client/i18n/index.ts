@@ -1,0 +1,42 @@
+// Picks the user's language (German or English) and formats texts with {placeholders}.
+import { de } from './de.js';
+import { en, type MessageKey, type Messages } from './en.js';
+
+export type Language = 'de' | 'en';
+export type { MessageKey };
+export type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+
+const dictionaries: Record<Language, Messages> = { de, en };
+const STORAGE_KEY = 'treff.language';
+
+export function detectLanguage(stored: string | null, preferred: readonly string[]): Language {
+  if (stored === 'de' || stored === 'en') return stored;
+  for (const tag of preferred) {
+    const primary = tag.toLowerCase().split('-')[0];
+    if (primary === 'de' || primary === 'en') return primary;
+  }
+  return 'en';
+}
+
+export function initialLanguage(): Language {
+  let stored: string | null = null;
+  try {
+    stored = localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // storage can be disabled; the browser's language still applies
+  }
+  return detectLanguage(stored, navigator.languages ?? [navigator.language]);
+}
+
+export function rememberLanguage(language: Language): void {
+  try {
+    localStorage.setItem(STORAGE_KEY, language);
+  } catch {
+    // not remembered, still switched
+  }
+}
+
+export function translator(language: Language): Translate {
+  const messages = dictionaries[language];
+  return (key, params) => messages[key].replace(/\{(\w+)\}/g, (match, name: string) => String(params?.[name] ?? match));
+}

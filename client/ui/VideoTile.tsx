@@ -1,0 +1,59 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type { ConnectionState } from '../call/mesh.js';
+import { MicIcon } from './icons.js';
+import { useT } from './i18n-context.js';
+
+export interface VideoTileProps {
+  name: string;
+  stream: MediaStream | null;
+  audio: boolean;
+  video: boolean;
+  local?: boolean;
+  moderator?: boolean;
+  connection?: ConnectionState;
+  participantId?: string;
+}
+
+export function VideoTile({ name, stream, audio, video, local = false, moderator = false, connection = 'connected', participantId }: VideoTileProps) {
+  const t = useT();
+  const ref = useRef<HTMLVideoElement>(null);
+
+  useEffect(() => {
+    const element = ref.current;
+    if (!element) return;
+    element.srcObject = stream;
+    // Joining was a click, so the page may autoplay sound; play() only fails if the browser still refuses.
+    if (stream) element.play().catch(() => undefined);
+  }, [stream]);
+
+  const showVideo = Boolean(stream) && video;
+  return (
+    <figure class={`tile ${local ? 'local' : 'remote'}`} data-participant={participantId}>
+      {/* The element stays when the camera is off: it also plays the participant's sound. */}
+      <video ref={ref} autoplay playsInline muted={local} class={showVideo ? '' : 'hidden'} />
+      {!showVideo && (
+        <div class="avatar" aria-hidden="true">
+          {initials(name)}
+        </div>
+      )}
+      <figcaption>
+        <span class="name">{local ? `${name} (${t('meeting.you')})` : name}</span>
+        {moderator && <span class="badge">{t('meeting.moderator')}</span>}
+        {!audio && (
+          <span class="muted" title={t('meeting.muted')}>
+            <MicIcon off />
+          </span>
+        )}
+      </figcaption>
+      {connection !== 'connected' && (
+        <div class={`status ${connection}`}>{t(connection === 'failed' ? 'meeting.connectionFailed' : 'meeting.connecting')}</div>
+      )}
+    </figure>
+  );
+}
+
+export function initials(name: string): string {
+  const words = name.trim().split(/\s+/u).filter(Boolean);
+  const letters = words.length > 1 ? [words[0]!, words[words.length - 1]!] : words;
+  return letters.map((word) => [...word][0]!.toUpperCase()).join('') || '?';
+}

@@ -1,0 +1,41 @@
+// Meeting and display names: one normalisation for server and client, so a link typed
+// as "Team Weekly" and one typed as "team-weekly" lead to the same room.
+
+export type NameResult = { ok: true; value: string } | { ok: false; reason: string };
+
+export const MAX_ROOM_NAME_LENGTH = 64;
+export const MAX_DISPLAY_NAME_LENGTH = 40;
+
+/** Lower-case letters and digits of any script, joined by single dashes. */
+export function normalizeRoomName(input: string): NameResult {
+  const value = input
+    .normalize('NFKC')
+    .toLowerCase()
+    .trim()
+    .replace(/[\s_.]+/gu, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-|-$/g, '');
+  if (value.length === 0) return { ok: false, reason: 'the meeting name is empty' };
+  if (value.length > MAX_ROOM_NAME_LENGTH) {
+    return { ok: false, reason: `the meeting name is longer than ${MAX_ROOM_NAME_LENGTH} characters` };
+  }
+  if (!/^[\p{L}\p{N}-]+$/u.test(value)) {
+    return { ok: false, reason: 'the meeting name may only contain letters, digits and dashes' };
+  }
+  return { ok: true, value };
+}
+
+/** Any printable text; whitespace collapsed; control and formatting characters refused. */
+export function normalizeDisplayName(input: string): NameResult {
+  const value = input.normalize('NFC').replace(/\s+/gu, ' ').trim();
+  if (value.length === 0) return { ok: false, reason: 'the name is empty' };
+  if ([...value].length > MAX_DISPLAY_NAME_LENGTH) {
+    return { ok: false, reason: `the name is longer than ${MAX_DISPLAY_NAME_LENGTH} characters` };
+  }
+  // Format characters are refused (bidi overrides can disguise a name), except the zero-width
+  // joiner that emoji sequences need.
+  if (/[\p{Cc}\p{Co}\p{Cn}]|(?!\u200d)\p{Cf}/u.test(value)) {
+    return { ok: false, reason: 'the name contains invisible or control characters' };
+  }
+  return { ok: true, value };
+}

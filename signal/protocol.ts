@@ -1,0 +1,256 @@
+// The signalling protocol: every message between browser and server, and its runtime validation.
+// Imported by the server and the client bundle alike, so it must stay dependency-free and small.
+
+import { normalizeDisplayName, normalizeRoomName } from './names.js';
+
+/** Bumped on every incompatible change; a client from an older cached build is told to reload. */
+export const PROTOCOL_VERSION = 1;
+
+export type ParticipantId = string;
+
+export interface Participant {
+  id: ParticipantId;
+  name: string;
+}
+
+/** What simple-peer emits on 'signal' and accepts in signal(): SDP, trickled candidates, renegotiation. */
+export type SignalData =
+  | { type: 'offer' | 'answer'; sdp: string }
+  | { type: 'candidate'; candidate: IceCandidate }
+  | { type: 'renegotiate'; renegotiate: true }
+  | { type: 'transceiverRequest'; transceiverRequest: { kind: 'audio' | 'video'; init?: Record<string, unknown> } };
+
+export interface IceCandidate {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+  usernameFragment?: string | null;
+}
+
+export type IceServer = { urls: string[]; username?: string; credential?: string };
+
+// Client → server
+export type ClientMessage =
+  | { type: 'hello'; version: number }
+  | { type: 'join'; room: string; name: string }
+  | { type: 'signal'; to: ParticipantId; data: SignalData }
+  | { type: 'leave' }
+  | { type: 'ping' };
+
+// Server → client
+export type ServerMessage =
+  | { type: 'welcome'; you: ParticipantId }
+  | { type: 'joined'; room: string; you: ParticipantId; participants: Participant[]; moderator: ParticipantId; iceServers: IceServer[] }
+  | { type: 'participant-joined'; participant: Participant }
+  | { type: 'participant-left'; id: ParticipantId }
+  | { type: 'moderator-changed'; moderator: ParticipantId }
+  | { type: 'signal'; from: ParticipantId; data: SignalData }
+  | { type: 'pong' }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+/** Every error a client can cause, with a stable code the UI translates. */
+export const ERROR_CODES = [
+  'bad-message', // not JSON, unknown type, or a field of the wrong shape
+  'version-mismatch', // the client is from another build: reload
+  'hello-required', // anything sent before hello
+  'invalid-room-name',
+  'invalid-name',
+  'already-in-room',
+  'not-in-room',
+  'room-full',
+  'unknown-participant', // signal addressed to someone not in the sender's room
+  'rate-limited',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Both sides of a pair compute the same answer, so exactly one of them ever sends the offer. */
+export function isInitiator(me: ParticipantId, them: ParticipantId): boolean {
+  return me < them;
+}
+
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Validation. Each parser takes untrusted input and returns a typed value or throws ProtocolError.
+
+const MAX_ID_LENGTH = 64;
+const MAX_SDP_LENGTH = 48 * 1024;
+const MAX_CANDIDATE_LENGTH = 1024;
+
+type Json = Record<string, unknown>;
+
+function fail(message: string): never {
+  throw new ProtocolError('bad-message', message);
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(obj: Json, key: string, max: number): string {
+  const value = obj[key];
+  if (typeof value !== 'string') fail(`"${key}" must be a string`);
+  if (value.length > max) fail(`"${key}" is longer than ${max} characters`);
+  return value;
+}
+
+function optionalNullable<T>(obj: Json, key: string, read: (obj: Json, key: string) => T): T | null | undefined {
+  const value = obj[key];
+  return value === undefined || value === null ? (value as null | undefined) : read(obj, key);
+}
+
+function participantId(obj: Json, key: string): ParticipantId {
+  const id = str(obj, key, MAX_ID_LENGTH);
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) fail(`"${key}" is not a participant id`);
+  return id;
+}
+
+function int(obj: Json, key: string, min: number, max: number): number {
+  const value = obj[key];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(`"${key}" must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function parseJson(raw: unknown): Json {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      fail('message is not valid JSON');
+    }
+  }
+  if (!isObject(value)) fail('message must be a JSON object');
+  if (typeof value.type !== 'string') fail('message has no "type"');
+  return value;
+}
+
+export function parseSignalData(raw: unknown): SignalData {
+  if (!isObject(raw)) fail('"data" must be an object');
+  switch (raw.type) {
+    case 'offer':
+    case 'answer':
+      return { type: raw.type, sdp: str(raw, 'sdp', MAX_SDP_LENGTH) };
+    case 'candidate': {
+      const c = raw.candidate;
+      if (!isObject(c)) fail('"candidate" must be an object');
+      const candidate: IceCandidate = { candidate: str(c, 'candidate', MAX_CANDIDATE_LENGTH) };
+      const sdpMid = optionalNullable(c, 'sdpMid', (o, k) => str(o, k, MAX_ID_LENGTH));
+      const sdpMLineIndex = optionalNullable(c, 'sdpMLineIndex', (o, k) => int(o, k, 0, 1024));
+      const usernameFragment = optionalNullable(c, 'usernameFragment', (o, k) => str(o, k, 256));
+      if (sdpMid !== undefined) candidate.sdpMid = sdpMid;
+      if (sdpMLineIndex !== undefined) candidate.sdpMLineIndex = sdpMLineIndex;
+      if (usernameFragment !== undefined) candidate.usernameFragment = usernameFragment;
+      return { type: 'candidate', candidate };
+    }
+    case 'renegotiate':
+      if (raw.renegotiate !== true) fail('"renegotiate" must be true');
+      return { type: 'renegotiate', renegotiate: true };
+    case 'transceiverRequest': {
+      const request = raw.transceiverRequest;
+      if (!isObject(request) || (request.kind !== 'audio' && request.kind !== 'video')) {
+        fail('"transceiverRequest.kind" must be "audio" or "video"');
+      }
+      const init = request.init;
+      if (init !== undefined && !isObject(init)) fail('"transceiverRequest.init" must be an object');
+      return { type: 'transceiverRequest', transceiverRequest: { kind: request.kind, ...(init ? { init } : {}) } };
+    }
+    default:
+      fail('unknown signal data type');
+  }
+}
+
+/** Validates a message from a browser. Accepts a JSON string or an already parsed value. */
+export function parseClientMessage(raw: unknown): ClientMessage {
+  const msg = parseJson(raw);
+  const type = msg.type as ClientMessage['type'];
+  switch (type) {
+    case 'hello':
+      return { type, version: int(msg, 'version', 0, 1_000_000) };
+    case 'join': {
+      const room = normalizeRoomName(str(msg, 'room', 256));
+      if (!room.ok) throw new ProtocolError('invalid-room-name', room.reason);
+      const name = normalizeDisplayName(str(msg, 'name', 256));
+      if (!name.ok) throw new ProtocolError('invalid-name', name.reason);
+      return { type, room: room.value, name: name.value };
+    }
+    case 'signal':
+      return { type, to: participantId(msg, 'to'), data: parseSignalData(msg.data) };
+    case 'leave':
+    case 'ping':
+      return { type };
+    default:
+      return unknownType(type);
+  }
+}
+
+function participant(raw: unknown): Participant {
+  if (!isObject(raw)) fail('participant must be an object');
+  return { id: participantId(raw, 'id'), name: str(raw, 'name', 256) };
+}
+
+function iceServer(raw: unknown): IceServer {
+  if (!isObject(raw) || !Array.isArray(raw.urls) || !raw.urls.every((u) => typeof u === 'string')) {
+    fail('ice server needs "urls"');
+  }
+  const server: IceServer = { urls: raw.urls as string[] };
+  if (typeof raw.username === 'string') server.username = raw.username;
+  if (typeof raw.credential === 'string') server.credential = raw.credential;
+  return server;
+}
+
+function list<T>(raw: unknown, key: string, item: (raw: unknown) => T): T[] {
+  if (!Array.isArray(raw)) fail(`"${key}" must be an array`);
+  return raw.map(item);
+}
+
+/** Validates a message from the server (run by the client). */
+export function parseServerMessage(raw: unknown): ServerMessage {
+  const msg = parseJson(raw);
+  const type = msg.type as ServerMessage['type'];
+  switch (type) {
+    case 'welcome':
+      return { type, you: participantId(msg, 'you') };
+    case 'joined':
+      return {
+        type,
+        room: str(msg, 'room', 256),
+        you: participantId(msg, 'you'),
+        participants: list(msg.participants, 'participants', participant),
+        moderator: participantId(msg, 'moderator'),
+        iceServers: list(msg.iceServers, 'iceServers', iceServer),
+      };
+    case 'participant-joined':
+      return { type, participant: participant(msg.participant) };
+    case 'participant-left':
+      return { type, id: participantId(msg, 'id') };
+    case 'moderator-changed':
+      return { type, moderator: participantId(msg, 'moderator') };
+    case 'signal':
+      return { type, from: participantId(msg, 'from'), data: parseSignalData(msg.data) };
+    case 'pong':
+      return { type };
+    case 'error': {
+      const code = str(msg, 'code', 64);
+      if (!(ERROR_CODES as readonly string[]).includes(code)) fail(`unknown error code "${code}"`);
+      return { type, code: code as ErrorCode, message: str(msg, 'message', 1024) };
+    }
+    default:
+      return unknownType(type);
+  }
+}
+
+// The `never` parameter makes the compiler reject a switch above that forgets a message type.
+function unknownType(type: never): never {
+  fail(`unknown message type "${String(type)}"`);
+}

@@ -1,0 +1,200 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ProtocolError, type ErrorCode, type IceServer, type SignalData } from '../../signal/protocol.js';
+import { Rooms, type Outbox } from '../../signal/rooms.js';
+
+const ICE: IceServer[] = [{ urls: ['turn:meet.example.org:10000'], username: 'u', credential: 'c' }];
+const OFFER: SignalData = { type: 'offer', sdp: 'v=0\r\n' };
+
+function refusal(fn: () => unknown): ErrorCode {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    return (error as ProtocolError).code;
+  }
+  throw new Error('expected a ProtocolError, but nothing was thrown');
+}
+
+/** The outbox as "recipient: message type" lines, easy to read in a failure. */
+function addressed(outbox: Outbox): string[] {
+  return outbox.map(({ to, message }) => `${to}: ${message.type}`);
+}
+
+describe('Rooms', () => {
+  let rooms: Rooms;
+
+  beforeEach(() => {
+    rooms = new Rooms({ capacity: 3 });
+  });
+
+  describe('joining', () => {
+    it('creates the meeting on first join and makes the first person moderator', () => {
+      const outbox = rooms.join('ada', 'team', 'Ada', ICE);
+
+      expect(outbox).toEqual([
+        { to: 'ada', message: { type: 'joined', room: 'team', you: 'ada', participants: [], moderator: 'ada', iceServers: ICE } },
+      ]);
+      expect(rooms.roomCount).toBe(1);
+      expect(rooms.participantCount).toBe(1);
+      expect(rooms.roomOf('ada')).toBe('team');
+    });
+
+    it('tells a second joiner who is there, and tells the others about the joiner', () => {
+      rooms.join('ada', 'team', 'Ada', ICE);
+      const outbox = rooms.join('bob', 'team', 'Bob', []);
+
+      expect(outbox).toEqual([
+        { to: 'bob', message: { type: 'joined', room: 'team', you: 'bob', participants: [{ id: 'ada', name: 'Ada' }], moderator: 'ada', iceServers: [] } },
+        { to: 'ada', message: { type: 'participant-joined', participant: { id: 'bob', name: 'Bob' } } },
+      ]);
+      expect(rooms.roomCount).toBe(1);
+    });
+
+    it('lists earlier participants in the order they joined', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      const [joined] = rooms.join('cyd', 'team', 'Cyd', []);
+
+      expect(joined?.message).toMatchObject({ participants: [{ id: 'ada' }, { id: 'bob' }], moderator: 'ada' });
+    });
+
+    it('keeps meetings with different names apart', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      const outbox = rooms.join('eve', 'other', 'Eve', []);
+
+      expect(addressed(outbox)).toEqual(['eve: joined']);
+      expect(outbox[0]?.message).toMatchObject({ participants: [], moderator: 'eve' });
+      expect(rooms.roomCount).toBe(2);
+    });
+
+    it('refuses a joiner once the meeting is at capacity, and changes nothing', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.join('cyd', 'team', 'Cyd', []);
+
+      expect(refusal(() => rooms.join('dan', 'team', 'Dan', []))).toBe('room-full');
+      expect(rooms.roomOf('dan')).toBeUndefined();
+      expect(rooms.participantCount).toBe(3);
+      // Once someone leaves there is a seat again.
+      rooms.leave('bob');
+      expect(addressed(rooms.join('dan', 'team', 'Dan', []))).toEqual(['dan: joined', 'ada: participant-joined', 'cyd: participant-joined']);
+    });
+
+    it('refuses a second join from someone already in a meeting', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+
+      expect(refusal(() => rooms.join('ada', 'team', 'Ada again', []))).toBe('already-in-room');
+      expect(refusal(() => rooms.join('ada', 'elsewhere', 'Ada', []))).toBe('already-in-room');
+      expect(rooms.roomCount).toBe(1);
+      expect(rooms.roomOf('ada')).toBe('team');
+    });
+  });
+
+  describe('leaving', () => {
+    it('tells the others that someone left', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.join('cyd', 'team', 'Cyd', []);
+
+      expect(rooms.leave('cyd')).toEqual([
+        { to: 'ada', message: { type: 'participant-left', id: 'cyd' } },
+        { to: 'bob', message: { type: 'participant-left', id: 'cyd' } },
+      ]);
+      expect(rooms.roomOf('cyd')).toBeUndefined();
+    });
+
+    it('hands the moderator role to the longest-present member when the moderator leaves', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.join('cyd', 'team', 'Cyd', []);
+
+      expect(rooms.leave('ada')).toEqual([
+        { to: 'bob', message: { type: 'participant-left', id: 'ada' } },
+        { to: 'cyd', message: { type: 'participant-left', id: 'ada' } },
+        { to: 'bob', message: { type: 'moderator-changed', moderator: 'bob' } },
+        { to: 'cyd', message: { type: 'moderator-changed', moderator: 'bob' } },
+      ]);
+      // A newcomer learns the new moderator.
+      expect(rooms.join('dan', 'team', 'Dan', [])[0]?.message).toMatchObject({ moderator: 'bob' });
+    });
+
+    it('keeps the moderator when someone else leaves', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.join('cyd', 'team', 'Cyd', []);
+
+      expect(addressed(rooms.leave('bob'))).toEqual(['ada: participant-left', 'cyd: participant-left']);
+      expect(rooms.join('dan', 'team', 'Dan', [])[0]?.message).toMatchObject({ moderator: 'ada' });
+    });
+
+    it('deletes the meeting with its last member; the same name later starts fresh', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.leave('ada');
+
+      expect(rooms.leave('bob')).toEqual([]);
+      expect(rooms.roomCount).toBe(0);
+      expect(rooms.participantCount).toBe(0);
+
+      expect(rooms.join('cyd', 'team', 'Cyd', [])).toEqual([
+        { to: 'cyd', message: { type: 'joined', room: 'team', you: 'cyd', participants: [], moderator: 'cyd', iceServers: [] } },
+      ]);
+      expect(rooms.roomCount).toBe(1);
+    });
+
+    it('is idempotent: leaving twice, or without having joined, sends nothing', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+
+      expect(rooms.leave('bob')).toHaveLength(1);
+      expect(rooms.leave('bob')).toEqual([]);
+      expect(rooms.leave('nobody')).toEqual([]);
+      expect(rooms.participantCount).toBe(1);
+      expect(rooms.roomCount).toBe(1);
+    });
+
+    it('lets someone who left join again, as a newcomer', () => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.leave('ada');
+
+      expect(addressed(rooms.join('ada', 'team', 'Ada', []))).toEqual(['ada: joined', 'bob: participant-joined']);
+      expect(rooms.join('cyd', 'team', 'Cyd', [])[0]?.message).toMatchObject({ participants: [{ id: 'bob' }, { id: 'ada' }], moderator: 'bob' });
+    });
+  });
+
+  describe('relaying signals', () => {
+    beforeEach(() => {
+      rooms.join('ada', 'team', 'Ada', []);
+      rooms.join('bob', 'team', 'Bob', []);
+      rooms.join('eve', 'other', 'Eve', []);
+    });
+
+    it('passes signal data to another member, stamped with the true sender', () => {
+      expect(rooms.relay('ada', 'bob', OFFER)).toEqual([{ to: 'bob', message: { type: 'signal', from: 'ada', data: OFFER } }]);
+      const answer: SignalData = { type: 'answer', sdp: 'v=0\r\na=answer\r\n' };
+      expect(rooms.relay('bob', 'ada', answer)).toEqual([{ to: 'ada', message: { type: 'signal', from: 'bob', data: answer } }]);
+    });
+
+    it('refuses to reach a member of another meeting', () => {
+      expect(refusal(() => rooms.relay('eve', 'ada', OFFER))).toBe('unknown-participant');
+      expect(refusal(() => rooms.relay('ada', 'eve', OFFER))).toBe('unknown-participant');
+    });
+
+    it('refuses to signal oneself or someone who does not exist', () => {
+      expect(refusal(() => rooms.relay('ada', 'ada', OFFER))).toBe('unknown-participant');
+      expect(refusal(() => rooms.relay('ada', 'ghost', OFFER))).toBe('unknown-participant');
+    });
+
+    it('refuses to signal someone who has left', () => {
+      rooms.leave('bob');
+      expect(refusal(() => rooms.relay('ada', 'bob', OFFER))).toBe('unknown-participant');
+    });
+
+    it('refuses signals from someone who has not joined a meeting', () => {
+      expect(refusal(() => rooms.relay('stranger', 'ada', OFFER))).toBe('not-in-room');
+      rooms.leave('ada');
+      expect(refusal(() => rooms.relay('ada', 'bob', OFFER))).toBe('not-in-room');
+    });
+  });
+});

@@ -37,7 +37,9 @@ export type ClientMessage =
   | { type: 'leave' }
   | { type: 'ping' };
 
-// Server → client
+// Server → client.
+// Who offers: the newcomer, to everyone listed in its `joined`; those present answer the offer of
+// the participant announced by `participant-joined`. Both sides know their role, so offers never collide.
 export type ServerMessage =
   | { type: 'welcome'; you: ParticipantId }
   | { type: 'joined'; room: string; you: ParticipantId; participants: Participant[]; moderator: ParticipantId; iceServers: IceServer[] }
@@ -62,11 +64,6 @@ export const ERROR_CODES = [
   'rate-limited',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
-
-/** Both sides of a pair compute the same answer, so exactly one of them ever sends the offer. */
-export function isInitiator(me: ParticipantId, them: ParticipantId): boolean {
-  return me < them;
-}
 
 export class ProtocolError extends Error {
   constructor(
@@ -178,9 +175,10 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case 'hello':
       return { type, version: int(msg, 'version', 0, 1_000_000) };
     case 'join': {
-      const room = normalizeRoomName(str(msg, 'room', 256));
+      // Generous limits here: the name rules below give the precise error.
+      const room = normalizeRoomName(str(msg, 'room', 1024));
       if (!room.ok) throw new ProtocolError('invalid-room-name', room.reason);
-      const name = normalizeDisplayName(str(msg, 'name', 256));
+      const name = normalizeDisplayName(str(msg, 'name', 1024));
       if (!name.ok) throw new ProtocolError('invalid-name', name.reason);
       return { type, room: room.value, name: name.value };
     }

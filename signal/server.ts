@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from './config.js';
 import { PROTOCOL_VERSION, ProtocolError, parseClientMessage, type ClientMessage, type ErrorCode, type IceServer, type ParticipantId, type ServerMessage } from './protocol.js';
-import { newBucket, take, type RateLimit, type TokenBucket } from './rate-limit.js';
+import { admit, newBucket, type RateLimit, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
 import { SECURITY_HEADERS, chooseEncoding, isMeetingPath, loadStaticFiles, type StaticFile } from './static.js';
 import { loadNativeUws } from './uws.js';
@@ -32,7 +32,7 @@ export const CloseCode = {
 
 const RATE_LIMIT: RateLimit = { burst: 400, perSecond: 100 };
 /** A client that keeps sending after being told to slow down is cut off. */
-const MAX_REFUSED_IN_A_ROW = 200;
+const MAX_REFUSED = 200;
 
 export interface ServerOptions {
   config: Config;
@@ -45,7 +45,6 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
   const uws = loadNativeUws();
   const rooms = new Rooms({ capacity: config.roomCapacity });
   const sockets = new Map<ParticipantId, WebSocket<SocketData>>();
-  const refusedInARow = new WeakMap<SocketData, number>();
   const files = loadStaticFiles(config.staticDir);
   const index = files.get('/index.html');
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
@@ -81,14 +80,12 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
 
   function onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer): void {
     const data = ws.getUserData();
-    if (!take(data.bucket, RATE_LIMIT, Date.now())) {
-      const refused = (refusedInARow.get(data) ?? 0) + 1;
-      refusedInARow.set(data, refused);
-      if (refused >= MAX_REFUSED_IN_A_ROW) ws.end(CloseCode.RateLimited, 'too many messages');
-      else if (refused === 1) sendError(ws, 'rate-limited', 'too many messages: slow down');
+    const verdict = admit(data.bucket, RATE_LIMIT, MAX_REFUSED, Date.now());
+    if (verdict === 'cut-off') return ws.end(CloseCode.RateLimited, 'too many messages');
+    if (verdict === 'refuse') {
+      if (data.bucket.refused === 1) sendError(ws, 'rate-limited', 'too many messages: slow down');
       return;
     }
-    refusedInARow.delete(data);
     try {
       // Decoding copies the bytes: uWS reuses the buffer once this handler returns.
       handle(ws, data, parseClientMessage(Buffer.from(message).toString('utf8')));

@@ -118,7 +118,7 @@ export class Call {
         this.onJoined(message);
         return;
       case 'participant-joined':
-        this.addParticipant(message.participant);
+        this.addParticipant(message.participant, false);
         return;
       case 'participant-left':
         this.mesh?.remove(message.id);
@@ -142,7 +142,6 @@ export class Call {
 
   private onJoined({ you, participants, moderator, iceServers }: Extract<ServerMessage, { type: 'joined' }>): void {
     this.mesh = new Mesh({
-      you,
       iceServers,
       stream: this.options.stream,
       events: {
@@ -156,14 +155,15 @@ export class Call {
       },
     });
     this.update({ phase: 'joined', you, moderator });
-    participants.forEach((participant) => this.addParticipant(participant));
+    participants.forEach((participant) => this.addParticipant(participant, true));
   }
 
-  private addParticipant(participant: Participant): void {
+  /** `weOffer`: we are the newcomer, so we send the offer. */
+  private addParticipant(participant: Participant, weOffer: boolean): void {
     if (this.current.participants.some((p) => p.id === participant.id)) return;
     const remote: RemoteParticipant = { ...participant, stream: null, audio: true, video: true, connection: 'connecting' };
     this.update({ participants: [...this.current.participants, remote] });
-    this.mesh?.connect(participant.id);
+    this.mesh?.connect(participant.id, weOffer);
   }
 
   private onPeerMessage(from: ParticipantId, message: PeerMessage): void {

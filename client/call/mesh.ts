@@ -1,7 +1,7 @@
 // The full mesh: one simple-peer connection per remote participant, with one teardown path.
 
 import SimplePeer from 'simple-peer';
-import { isInitiator, type IceServer, type ParticipantId, type SignalData } from '../../signal/protocol.js';
+import { type IceServer, type ParticipantId, type SignalData } from '../../signal/protocol.js';
 import { parsePeerMessage, type PeerMessage } from './peer-messages.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'failed';
@@ -14,7 +14,6 @@ export interface MeshEvents {
 }
 
 export interface MeshOptions {
-  you: ParticipantId;
   iceServers: IceServer[];
   stream: MediaStream | null;
   events: MeshEvents;
@@ -25,17 +24,18 @@ export class Mesh {
 
   constructor(private readonly options: MeshOptions) {}
 
-  /** Opens the connection to a participant; the id rule decides which side offers. */
-  connect(to: ParticipantId): void {
+  /** Opens the connection to a participant; the newcomer is the initiator and sends the offer. */
+  connect(to: ParticipantId, initiator: boolean): void {
     if (this.peers.has(to)) return;
-    const { you, iceServers, stream, events } = this.options;
+    const { iceServers, stream, events } = this.options;
     const peer = new SimplePeer({
-      initiator: isInitiator(you, to),
+      initiator,
       trickle: true,
       // Always Treff's own list: simple-peer's default would contact public STUN servers of third parties.
       config: { iceServers },
       ...(stream ? { stream } : {}),
-      // A participant without camera or microphone still offers to receive both.
+      // A participant without camera or microphone still offers to receive both (without this,
+      // simple-peer's answerer has to request transceivers, costing a renegotiation round trip).
       offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
     });
     this.peers.set(to, peer);

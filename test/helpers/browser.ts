@@ -29,6 +29,10 @@ export interface LaunchOptions {
   args?: string[];
   /** Leave out the fake camera and microphone: the browser has no devices at all. */
   noDevices?: boolean;
+  /** Another Chromium binary or a wrapper script (e.g. one that enters a network namespace). */
+  executablePath?: string;
+  /** Talk to the browser over a pipe instead of a TCP debugging port (needed across namespaces). */
+  pipe?: boolean;
 }
 
 export async function launchBrowser(kind: BrowserKind = 'chromium', options: LaunchOptions = {}): Promise<Browser> {
@@ -47,8 +51,9 @@ export async function launchBrowser(kind: BrowserKind = 'chromium', options: Lau
   }
   const flags = CHROMIUM_FLAGS.filter((flag) => !(options.noDevices && flag === '--use-fake-device-for-media-stream'));
   return puppeteer.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath: options.executablePath ?? CHROMIUM_PATH,
     headless: true,
+    pipe: options.pipe ?? false,
     args: [...flags, ...(options.args ?? [])],
   });
 }

@@ -57,6 +57,10 @@ describe('normalizeDisplayName: what others see next to a video tile', () => {
     expect(normalizeDisplayName('  Ada \t\n  Lovelace  ')).toEqual({ ok: true, value: 'Ada Lovelace' });
   });
 
+  it('treats a byte order mark pasted along with a name as whitespace', () => {
+    expect(normalizeDisplayName('\uFEFFAda\uFEFF Lovelace')).toEqual({ ok: true, value: 'Ada Lovelace' });
+  });
+
   it('keeps case, punctuation and other scripts as typed', () => {
     expect(normalizeDisplayName("Dr. O'Brien-Smith (she/her)")).toEqual({ ok: true, value: "Dr. O'Brien-Smith (she/her)" });
     expect(normalizeDisplayName('Jürgen Müller')).toEqual({ ok: true, value: 'Jürgen Müller' });
@@ -92,10 +96,30 @@ describe('normalizeDisplayName: what others see next to a video tile', () => {
     ['a right-to-left override', 'Ada\u202Egnp.exe'],
     ['a left-to-right embedding', '\u202AAda'],
     ['a zero-width space', 'A\u200Bda'],
-    ['a byte order mark', '\uFEFFAda'],
     ['a private-use character', 'Ada\uE000'],
     ['an unassigned code point', 'Ada\u{E0FFF}'],
   ])('refuses %s', (_, input) => {
     expect(normalizeDisplayName(input).ok).toBe(false);
+  });
+});
+
+describe('names in every script', () => {
+  // Scripts that write vowels and viramas as combining marks, and "İ".toLowerCase(), which is
+  // "i" + U+0307 (a combining mark).
+  it.each([
+    ['Hindi', 'नमस्ते'],
+    ['Thai', 'สวัสดี'],
+    ['Turkish capital İ', 'İstanbul'],
+  ])('accepts a %s meeting name', (_, input) => {
+    expect(normalizeRoomName(input).ok).toBe(true);
+  });
+
+  // Emoji tag sequences (the flags of England, Scotland, Wales) are made of Cf tag characters,
+  // and Persian needs the zero-width non-joiner U+200C.
+  it.each([
+    ['the flag of England', '🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}'],
+    ['a Persian word with a zero-width non-joiner', 'می\u200cخواهم'],
+  ])('accepts %s in a display name', (_, input) => {
+    expect(normalizeDisplayName(input)).toEqual({ ok: true, value: input });
   });
 });

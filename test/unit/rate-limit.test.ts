@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { newBucket, take, type RateLimit } from '../../signal/rate-limit.js';
+import { admit, newBucket, take, type RateLimit } from '../../signal/rate-limit.js';
 
 const LIMIT: RateLimit = { burst: 5, perSecond: 2 };
 
@@ -52,5 +52,29 @@ describe('token bucket rate limit', () => {
     for (let t = 0; t < 10_000; t += 100) if (take(bucket, LIMIT, t)) passed++;
     expect(passed).toBeGreaterThanOrEqual(5 + 2 * 9);
     expect(passed).toBeLessThanOrEqual(5 + 2 * 10);
+  });
+});
+
+describe('cutting off a client that stays over the limit', () => {
+  it('cuts off a steady flood even though a refilled token lets a message through now and then', () => {
+    const bucket = newBucket(LIMIT, 0);
+    const verdicts: string[] = [];
+    // Ten messages every 100 ms: fifty times the refill rate, for up to 10 s.
+    for (let t = 0; t < 10_000 && verdicts.at(-1) !== 'cut-off'; t += 100) {
+      for (let i = 0; i < 10; i++) verdicts.push(admit(bucket, LIMIT, 20, t));
+    }
+    expect(verdicts).toContain('pass');
+    expect(verdicts.at(-1)).toBe('cut-off');
+    expect(verdicts.filter((v) => v === 'refuse')).toHaveLength(19);
+  });
+
+  it('forgives a burst once the client has been quiet long enough to fill its bucket', () => {
+    const bucket = newBucket(LIMIT, 0);
+    for (let i = 0; i < 15; i++) admit(bucket, LIMIT, 20, 0); // 5 pass, 10 refused
+    expect(bucket.refused).toBe(10);
+    expect(admit(bucket, LIMIT, 20, 5_000)).toBe('pass'); // full again after 2.5 s
+    expect(bucket.refused).toBe(0);
+    for (let i = 0; i < 4; i++) admit(bucket, LIMIT, 20, 5_000);
+    for (let i = 0; i < 19; i++) expect(admit(bucket, LIMIT, 20, 5_000)).toBe('refuse');
   });
 });

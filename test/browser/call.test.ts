@@ -1,0 +1,105 @@
+// Three people meet in headless Chromium through the UI, as users would, and see each other.
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import { connectionReports, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('a three-person meeting in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const pages: Record<'anna' | 'ben' | 'carla', Page> = {} as never;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({ staticDir: 'dist/client' });
+    browser = await launchBrowser('chromium');
+    for (const who of ['anna', 'ben', 'carla'] as const) {
+      // Separate contexts: three people with their own storage, not three tabs of one person.
+      const page = await (await browser.createBrowserContext()).newPage();
+      await recordPeerConnections(page);
+      errors.push(...collectPageErrors(page));
+      pages[who] = page;
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('lets three people join the same meeting by typing its name and see and hear each other', async () => {
+    await startMeetingFromHome(pages.anna, server.url, 'Team Weekly');
+    expect(new URL(pages.anna.url()).pathname).toBe('/team-weekly');
+    await joinAs(pages.anna, 'Anna');
+
+    await startMeetingFromHome(pages.ben, server.url, 'team weekly');
+    const pressedJoin = Date.now();
+    await joinAs(pages.ben, 'Ben');
+    await waitForRemoteVideos(pages.ben, 1);
+    console.log(`second participant: join pressed to first remote frame in ${Date.now() - pressedJoin} ms`);
+
+    await startMeetingFromHome(pages.carla, server.url, 'TEAM_WEEKLY');
+    await joinAs(pages.carla, 'Carla');
+
+    for (const page of Object.values(pages)) await waitForRemoteVideos(page, 2);
+    expect((await remoteNames(pages.anna)).sort()).toEqual(['Ben', 'Carla']);
+    expect((await remoteNames(pages.ben)).sort()).toEqual(['Anna', 'Carla']);
+    expect((await remoteNames(pages.carla)).sort()).toEqual(['Anna', 'Ben']);
+  });
+
+  it('carries sound and video encrypted with DTLS and SRTP, and keeps decoding frames', async () => {
+    for (const page of Object.values(pages)) {
+      const before = await connectionReports(page);
+      expect(before).toHaveLength(2);
+      for (const report of before) {
+        expect(report.connectionState).toBe('connected');
+        expect(report.dtlsState).toBe('connected');
+        expect(report.srtpCipher).toMatch(/AES|GCM|SRTP/);
+        expect(report.audioPacketsReceived).toBeGreaterThan(0);
+      }
+      await page.waitForFunction(
+        async (decodedBefore: number[]) => {
+          const connections = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((pc) => pc.connectionState !== 'closed');
+          const decoded = await Promise.all(
+            connections.map(async (pc) =>
+              [...(await pc.getStats()).values()].filter((s) => s.type === 'inbound-rtp' && s.kind === 'video').reduce((sum, s) => sum + (s.framesDecoded ?? 0), 0),
+            ),
+          );
+          return decoded.every((frames, i) => frames > (decodedBefore[i] ?? 0));
+        },
+        { timeout: 5000, polling: 200 },
+        before.map((report) => report.framesDecoded),
+      );
+    }
+  });
+
+  it('shows a participant who turns the camera off as an avatar, and back again', async () => {
+    await pages.ben.click('.controls button:nth-child(2)');
+    await pages.anna.waitForFunction(() =>
+      [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && tile.querySelector('.avatar')?.textContent === 'B'),
+    );
+    await pages.ben.click('.controls button:nth-child(2)');
+    await pages.anna.waitForFunction(() =>
+      [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && !tile.querySelector('.avatar')),
+    );
+  });
+
+  it('removes the tile of someone who leaves from everyone else within 2 seconds', async () => {
+    await pages.carla.click('.controls .leave');
+    await pages.carla.waitForSelector('.left');
+    const left = Date.now();
+    await Promise.all([pages.anna, pages.ben].map((page) => page.waitForFunction(() => document.querySelectorAll('.tile.remote').length === 1, { timeout: 2000, polling: 50 })));
+    expect(Date.now() - left).toBeLessThan(2000);
+    expect(await remoteNames(pages.anna)).toEqual(['Ben']);
+    expect(await remoteNames(pages.ben)).toEqual(['Anna']);
+    // The two who stayed still see each other.
+    await waitForRemoteVideos(pages.anna, 1);
+    await waitForRemoteVideos(pages.ben, 1);
+  });
+
+  it('ran without page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});

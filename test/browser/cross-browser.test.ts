@@ -1,0 +1,85 @@
+// Firefox and Chromium in one meeting, and a participant without camera or microphone.
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectPageErrors, launchBrowser, recordPeerConnections, type BrowserKind, type LaunchOptions } from '../helpers/browser.js';
+import { connectionReports, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('meetings across browsers and devices', () => {
+  let server: TestServer;
+  const browsers: Browser[] = [];
+  const errors: string[] = [];
+
+  async function openPage(kind: BrowserKind, options: LaunchOptions = {}): Promise<Page> {
+    const browser = await launchBrowser(kind, options);
+    browsers.push(browser);
+    const page = await browser.newPage();
+    await recordPeerConnections(page);
+    errors.push(...collectPageErrors(page));
+    return page;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer({ staticDir: 'dist/client' });
+  });
+
+  afterAll(async () => {
+    await Promise.all(browsers.map((browser) => browser.close()));
+    await server?.close();
+  });
+
+  it('connects Chromium and Firefox, encrypted, with video both ways', async () => {
+    const chromium = await openPage('chromium');
+    const firefox = await openPage('firefox');
+    await startMeetingFromHome(chromium, server.url, 'cross-browser');
+    await joinAs(chromium, 'Chromium user');
+    await startMeetingFromHome(firefox, server.url, 'cross-browser');
+    await joinAs(firefox, 'Firefox user');
+
+    await waitForRemoteVideos(chromium, 1);
+    await waitForRemoteVideos(firefox, 1);
+    expect(await remoteNames(chromium)).toEqual(['Firefox user']);
+    expect(await remoteNames(firefox)).toEqual(['Chromium user']);
+    for (const page of [chromium, firefox]) {
+      const [report] = await connectionReports(page);
+      expect(report?.connectionState).toBe('connected');
+      expect(report?.framesDecoded).toBeGreaterThan(0);
+    }
+    // Chromium reports the negotiated DTLS and SRTP parameters of the shared transport.
+    const [chromiumReport] = await connectionReports(chromium);
+    expect(chromiumReport?.dtlsState).toBe('connected');
+    expect(chromiumReport?.srtpCipher).toBeTruthy();
+  });
+
+  it('lets someone without camera or microphone join to watch and listen', async () => {
+    const first = await openPage('chromium');
+    const listener = await openPage('chromium', { noDevices: true });
+    const second = await openPage('chromium');
+    await startMeetingFromHome(first, server.url, 'listen-only');
+    await joinAs(first, 'First speaker');
+    // The listener joins second, so it sends the offer: an offer with nothing to send must still ask to receive.
+    await startMeetingFromHome(listener, server.url, 'listen-only');
+    await listener.waitForSelector('.join .notice');
+    await joinAs(listener, 'Listener');
+    // The next speaker offers to the listener: the ordinary direction.
+    await startMeetingFromHome(second, server.url, 'listen-only');
+    await joinAs(second, 'Second speaker');
+
+    await waitForRemoteVideos(listener, 2);
+    for (const report of await connectionReports(listener)) {
+      expect(report.framesDecoded).toBeGreaterThan(0);
+      expect(report.audioPacketsReceived).toBeGreaterThan(0);
+    }
+    // The speakers see the listener as an avatar with initials, not a black video.
+    for (const page of [first, second]) {
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Listener' && tile.querySelector('.avatar')?.textContent === 'L'),
+      );
+    }
+  });
+
+  it('ran without page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});

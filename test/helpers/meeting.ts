@@ -1,0 +1,80 @@
+// What a user does in Treff, as puppeteer steps, and what their browser can tell about the call.
+
+import type { Page } from 'puppeteer-core';
+
+/** On the home page: type a meeting name and press Go. */
+export async function startMeetingFromHome(page: Page, baseUrl: string, meetingName: string): Promise<void> {
+  await page.goto(baseUrl + '/');
+  await page.waitForSelector('#meeting-name');
+  await page.type('#meeting-name', meetingName);
+  await page.click('form.go button[type=submit]');
+  await page.waitForSelector('#display-name');
+}
+
+/** On the join screen: enter a display name (replacing a remembered one) and join. */
+export async function joinAs(page: Page, displayName: string): Promise<void> {
+  await page.waitForSelector('#display-name');
+  await page.$eval('#display-name', (input) => ((input as HTMLInputElement).value = ''));
+  await page.type('#display-name', displayName);
+  await page.waitForSelector('.join button.primary:not([disabled])');
+  await page.click('.join button.primary');
+  await page.waitForSelector('.call');
+}
+
+export async function remoteNames(page: Page): Promise<string[]> {
+  return page.$$eval('.tile.remote .name', (names) => names.map((name) => name.textContent ?? ''));
+}
+
+/** Waits until `count` remote tiles show video with real dimensions. */
+export async function waitForRemoteVideos(page: Page, count: number, timeout = 20_000): Promise<void> {
+  await page.waitForFunction(
+    (expected) => {
+      const videos = [...document.querySelectorAll<HTMLVideoElement>('.tile.remote video')];
+      return videos.length === expected && videos.every((video) => video.videoWidth > 0 && !video.paused);
+    },
+    { timeout, polling: 50 },
+    count,
+  );
+}
+
+export interface ConnectionReport {
+  connectionState: string;
+  dtlsState: string | undefined;
+  tlsVersion: string | undefined;
+  srtpCipher: string | undefined;
+  framesDecoded: number;
+  audioPacketsReceived: number;
+  candidateTypes: string[];
+}
+
+/** getStats() of every live peer connection in the page (recorded by recordPeerConnections). */
+export async function connectionReports(page: Page): Promise<ConnectionReport[]> {
+  return page.evaluate(async () => {
+    const connections = (window as unknown as { __connections: RTCPeerConnection[] }).__connections;
+    const live = connections.filter((pc) => pc.connectionState !== 'closed');
+    return Promise.all(
+      live.map(async (pc) => {
+        const stats = [...(await pc.getStats()).values()] as Array<Record<string, unknown>>;
+        const transport = stats.find((s) => s.type === 'transport');
+        const pair = stats.find((s) => s.type === 'candidate-pair' && s.state === 'succeeded' && (s.nominated || s.selected));
+        const local = stats.find((s) => s.id === pair?.localCandidateId);
+        const remote = stats.find((s) => s.id === pair?.remoteCandidateId);
+        const framesDecoded = stats
+          .filter((s) => s.type === 'inbound-rtp' && s.kind === 'video')
+          .reduce((sum, s) => sum + Number(s.framesDecoded ?? 0), 0);
+        const audioPacketsReceived = stats
+          .filter((s) => s.type === 'inbound-rtp' && s.kind === 'audio')
+          .reduce((sum, s) => sum + Number(s.packetsReceived ?? 0), 0);
+        return {
+          connectionState: pc.connectionState,
+          dtlsState: transport?.dtlsState as string | undefined,
+          tlsVersion: transport?.tlsVersion as string | undefined,
+          srtpCipher: transport?.srtpCipher as string | undefined,
+          framesDecoded,
+          audioPacketsReceived,
+          candidateTypes: [local?.candidateType, remote?.candidateType].map(String),
+        };
+      }),
+    );
+  });
+}

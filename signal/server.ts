@@ -7,11 +7,13 @@ import type { Config } from './config.js';
 import { PROTOCOL_VERSION, ProtocolError, parseClientMessage, type ClientMessage, type ErrorCode, type IceServer, type ParticipantId, type ServerMessage } from './protocol.js';
 import { admit, newBucket, type RateLimit, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
-import { SECURITY_HEADERS, chooseEncoding, isMeetingPath, loadStaticFiles, type StaticFile } from './static.js';
+import { SECURITY_HEADERS, chooseEncoding, isAppPath, loadStaticFiles, type StaticFile } from './static.js';
 import { loadNativeUws } from './uws.js';
 
 interface SocketData {
   id: ParticipantId;
+  /** The host name the browser used to reach us; the relay is offered under the same name. */
+  host: string;
   greeted: boolean;
   bucket: TokenBucket;
 }
@@ -36,8 +38,8 @@ const MAX_REFUSED = 200;
 
 export interface ServerOptions {
   config: Config;
-  /** ICE servers for a participant that just joined; TURN credentials are minted here later. */
-  iceServersFor?: (id: ParticipantId) => IceServer[];
+  /** ICE servers (with fresh TURN credentials) for a participant that just joined. */
+  iceServersFor?: (id: ParticipantId, requestHost: string) => IceServer[];
   log?: (line: string) => void;
 }
 
@@ -67,7 +69,7 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
         ws.send(JSON.stringify({ type: 'welcome', you: data.id } satisfies ServerMessage));
         return;
       case 'join':
-        return deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id)));
+        return deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id, data.host)));
       case 'signal':
         return deliver(rooms.relay(data.id, msg.to, msg.data));
       case 'leave':
@@ -104,7 +106,12 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
     closeOnBackpressureLimit: 1,
     upgrade(res, req, context) {
       res.upgrade<SocketData>(
-        { id: randomBytes(9).toString('base64url'), greeted: false, bucket: newBucket(RATE_LIMIT, Date.now()) },
+        {
+          id: randomBytes(9).toString('base64url'),
+          host: hostnameOf(req.getHeader('host')),
+          greeted: false,
+          bucket: newBucket(RATE_LIMIT, Date.now()),
+        },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -133,7 +140,7 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
 
   app.get('/*', (res, req) => {
     const path = req.getUrl();
-    const file = files.get(path) ?? (path === '/' || isMeetingPath(path) ? index : undefined);
+    const file = files.get(path) ?? (isAppPath(path) ? index : undefined);
     if (!file) return notFound(res);
     serveFile(res, req, file);
   });
@@ -183,6 +190,13 @@ function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile): void 
     for (const [name, value] of SECURITY_HEADERS) res.writeHeader(name, value);
     res.end(body);
   });
+}
+
+/** "meet.example.org:8080" → "meet.example.org"; "[2001:db8::1]:443" → "2001:db8::1". */
+export function hostnameOf(hostHeader: string): string {
+  const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
+  if (bracketed) return bracketed[1]!;
+  return hostHeader.replace(/:\d+$/, '');
 }
 
 function notFound(res: HttpResponse): void {

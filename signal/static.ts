@@ -77,6 +77,11 @@ export function isMeetingPath(path: string): boolean {
   return /^\/[^/.]+$/.test(path);
 }
 
+/** Paths the single-page app answers: the start page, the connection check and meeting links. */
+export function isAppPath(path: string): boolean {
+  return path === '/' || path === '/-/check' || isMeetingPath(path);
+}
+
 /** Sent with every page: the app loads nothing but its own files (no CDNs, no inline script). */
 export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   [

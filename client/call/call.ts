@@ -2,6 +2,7 @@
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
 import type { ErrorCode, Participant, ParticipantId, ServerMessage } from '../../signal/protocol.js';
+import { connectionPath, type ConnectionPath } from './connection-path.js';
 import { Mesh, type ConnectionState } from './mesh.js';
 import type { PeerMessage } from './peer-messages.js';
 import { SignallingClient } from './signalling.js';
@@ -14,6 +15,8 @@ export interface RemoteParticipant {
   audio: boolean;
   video: boolean;
   connection: ConnectionState;
+  /** Direct or through the relay, from the connection's own statistics; null until known. */
+  path: ConnectionPath | null;
 }
 
 export type CallError = ErrorCode | 'unreachable';
@@ -28,6 +31,9 @@ export interface CallState {
   local: { stream: MediaStream | null; audio: boolean; video: boolean };
   /** False while the signalling server is unreachable; running calls go on regardless. */
   serverConnected: boolean;
+  /** Whether the server offered a TURN relay for this call. */
+  relayAvailable: boolean;
+  relayOnly: boolean;
   error: CallError | null;
 }
 
@@ -36,13 +42,18 @@ export interface CallOptions {
   room: string;
   name: string;
   stream: MediaStream | null;
+  relayOnly: boolean;
 }
+
+/** How often the connection paths are re-read: ICE may move a pair from direct to relayed. */
+const PATH_POLL_MS = 3000;
 
 export class Call {
   private current: CallState;
   private readonly listeners = new Set<(state: CallState) => void>();
   private signalling: SignallingClient | null = null;
   private mesh: Mesh | null = null;
+  private pathTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly options: CallOptions) {
     const stream = options.stream;
@@ -54,6 +65,8 @@ export class Call {
       participants: [],
       local: { stream, audio: Boolean(stream?.getAudioTracks().length), video: Boolean(stream?.getVideoTracks().length) },
       serverConnected: false,
+      relayAvailable: false,
+      relayOnly: options.relayOnly,
       error: null,
     };
   }
@@ -101,6 +114,7 @@ export class Call {
   }
 
   private end(phase: 'left' | 'failed', error: CallError | null): void {
+    clearInterval(this.pathTimer);
     this.signalling?.close();
     this.signalling = null;
     this.mesh?.destroy();
@@ -143,25 +157,31 @@ export class Call {
   private onJoined({ you, participants, moderator, iceServers }: Extract<ServerMessage, { type: 'joined' }>): void {
     this.mesh = new Mesh({
       iceServers,
+      relayOnly: this.options.relayOnly,
       stream: this.options.stream,
       events: {
         signal: (to, data) => this.signalling?.send({ type: 'signal', to, data }),
         stream: (from, stream) => this.patchParticipant(from, { stream }),
         state: (of, connection) => {
           this.patchParticipant(of, { connection });
-          if (connection === 'connected') this.announceMedia(of);
+          if (connection === 'connected') {
+            this.announceMedia(of);
+            void this.readPaths();
+          }
         },
         message: (from, message) => this.onPeerMessage(from, message),
       },
     });
-    this.update({ phase: 'joined', you, moderator });
+    const relayAvailable = iceServers.some((server) => server.urls.some((url) => /^turns?:/.test(url)));
+    this.update({ phase: 'joined', you, moderator, relayAvailable });
+    this.pathTimer = setInterval(() => void this.readPaths(), PATH_POLL_MS);
     participants.forEach((participant) => this.addParticipant(participant, true));
   }
 
   /** `weOffer`: we are the newcomer, so we send the offer. */
   private addParticipant(participant: Participant, weOffer: boolean): void {
     if (this.current.participants.some((p) => p.id === participant.id)) return;
-    const remote: RemoteParticipant = { ...participant, stream: null, audio: true, video: true, connection: 'connecting' };
+    const remote: RemoteParticipant = { ...participant, stream: null, audio: true, video: true, connection: 'connecting', path: null };
     this.update({ participants: [...this.current.participants, remote] });
     this.mesh?.connect(participant.id, weOffer);
   }
@@ -171,6 +191,16 @@ export class Call {
       case 'media':
         this.patchParticipant(from, { audio: message.audio, video: message.video });
         return;
+    }
+  }
+
+  private async readPaths(): Promise<void> {
+    for (const participant of this.current.participants) {
+      const connection = this.mesh?.connectionTo(participant.id);
+      if (!connection || participant.connection !== 'connected') continue;
+      const path = connectionPath((await connection.getStats()).values() as Iterable<Record<string, unknown>>);
+      const known = this.current.participants.find((p) => p.id === participant.id)?.path;
+      if (path && (path.kind !== known?.kind || path.protocol !== known.protocol)) this.patchParticipant(participant.id, { path });
     }
   }
 

@@ -14,6 +14,8 @@ export interface MeshEvents {
 }
 
 export interface MeshOptions {
+  /** Only ever connect through the relay, so other participants never learn this browser's addresses. */
+  relayOnly: boolean;
   iceServers: IceServer[];
   stream: MediaStream | null;
   events: MeshEvents;
@@ -27,12 +29,12 @@ export class Mesh {
   /** Opens the connection to a participant; the newcomer is the initiator and sends the offer. */
   connect(to: ParticipantId, initiator: boolean): void {
     if (this.peers.has(to)) return;
-    const { iceServers, stream, events } = this.options;
+    const { iceServers, relayOnly, stream, events } = this.options;
     const peer = new SimplePeer({
       initiator,
       trickle: true,
       // Always Treff's own list: simple-peer's default would contact public STUN servers of third parties.
-      config: { iceServers },
+      config: { iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' },
       ...(stream ? { stream } : {}),
       // A participant without camera or microphone still offers to receive both (without this,
       // simple-peer's answerer has to request transceivers, costing a renegotiation round trip).

@@ -1,14 +1,18 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { normalizeRoomName } from '../../signal/names.js';
 import { initialLanguage, rememberLanguage, translator, type Language } from '../i18n/index.js';
+import { CheckPage } from './CheckPage.js';
 import { Home } from './Home.js';
 import { TranslateContext } from './i18n-context.js';
 import { MeetingPage } from './MeetingPage.js';
 
-type Route = { page: 'home'; error: string | null } | { page: 'meeting'; room: string };
+type Route = { page: 'home'; error: string | null } | { page: 'meeting'; room: string } | { page: 'check' };
+
+export const CHECK_PATH = '/-/check';
 
 export function routeFor(path: string): Route {
   if (path === '/' || path === '') return { page: 'home', error: null };
+  if (path === CHECK_PATH) return { page: 'check' };
   let raw: string;
   try {
     raw = decodeURIComponent(path.slice(1));
@@ -63,11 +67,16 @@ export function App() {
           {t('lang.switch')}
         </button>
       </header>
-      {route.page === 'home' ? (
-        <Home key={path} onGo={(room) => navigate('/' + encodeURIComponent(room))} initialError={route.error && t('error.invalid-room-name')} />
-      ) : (
-        <MeetingPage key={route.room} room={route.room} onHome={() => navigate('/')} />
+      {route.page === 'home' && (
+        <Home
+          key={path}
+          onGo={(room) => navigate('/' + encodeURIComponent(room))}
+          onCheck={() => navigate(CHECK_PATH)}
+          initialError={route.error && t('error.invalid-room-name')}
+        />
       )}
+      {route.page === 'meeting' && <MeetingPage key={route.room} room={route.room} onHome={() => navigate('/')} onCheck={() => navigate(CHECK_PATH)} />}
+      {route.page === 'check' && <CheckPage onHome={() => navigate('/')} />}
     </TranslateContext.Provider>
   );
 }

@@ -5,7 +5,7 @@ import { useT } from './i18n-context.js';
 import { useCallState } from './use-call-state.js';
 import { VideoTile } from './VideoTile.js';
 
-export function CallView({ call, name, onLeave }: { call: Call; name: string; onLeave: () => void }) {
+export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: string; onLeave: () => void; onCheck: () => void }) {
   const t = useT();
   const state = useCallState(call);
   const { local, participants, you, moderator } = state;
@@ -22,10 +22,23 @@ export function CallView({ call, name, onLeave }: { call: Call; name: string; on
           {t('meeting.serverLost')}
         </p>
       )}
+      {state.phase === 'joined' && state.relayOnly && !state.relayAvailable && (
+        <p class="banner" role="alert">
+          {t('meeting.noRelay')}
+        </p>
+      )}
+      {participants.some((p) => p.connection === 'failed') && (
+        <p class="banner" role="status">
+          {t('meeting.connectionFailed')} —{' '}
+          <a href="/-/check" onClick={(event) => (event.preventDefault(), onCheck())}>
+            {t('meeting.checkConnection')}
+          </a>
+        </p>
+      )}
       <section class={`grid n${Math.min(count, 9)}`} aria-live="polite">
         <VideoTile name={name} stream={local.stream} audio={local.audio} video={local.video} local moderator={you !== null && you === moderator} />
         {participants.map((p) => (
-          <VideoTile key={p.id} participantId={p.id} name={p.name} stream={p.stream} audio={p.audio} video={p.video} moderator={p.id === moderator} connection={p.connection} />
+          <VideoTile key={p.id} participantId={p.id} name={p.name} stream={p.stream} audio={p.audio} video={p.video} moderator={p.id === moderator} connection={p.connection} path={p.path} />
         ))}
       </section>
       {state.phase === 'joined' && participants.length === 0 && <InvitePanel />}

@@ -3,7 +3,7 @@ import { normalizeRoomName } from '../../signal/names.js';
 import { randomMeetingName } from '../random-name.js';
 import { useT } from './i18n-context.js';
 
-export function Home({ onGo, initialError = null }: { onGo: (room: string) => void; initialError?: string | null }) {
+export function Home({ onGo, onCheck, initialError = null }: { onGo: (room: string) => void; onCheck: () => void; initialError?: string | null }) {
   const t = useT();
   const [suggestion] = useState(() => randomMeetingName());
   const [value, setValue] = useState('');
@@ -52,6 +52,11 @@ export function Home({ onGo, initialError = null }: { onGo: (room: string) => vo
         )}
       </form>
       <p class="privacy">{t('home.privacy')}</p>
+      <p>
+        <a href="/-/check" onClick={(event) => (event.preventDefault(), onCheck())}>
+          {t('home.check')}
+        </a>
+      </p>
     </main>
   );
 }

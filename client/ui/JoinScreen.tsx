@@ -6,6 +6,7 @@ import { useT } from './i18n-context.js';
 import { VideoTile } from './VideoTile.js';
 
 const NAME_KEY = 'treff.name';
+const RELAY_ONLY_KEY = 'treff.relayOnly';
 
 const PROBLEM_TEXT: Record<NonNullable<LocalMedia['problem']>, MessageKey> = {
   denied: 'join.deviceDenied',
@@ -20,20 +21,22 @@ export interface JoinScreenProps {
   /** null while the browser is still asking for camera and microphone. */
   media: LocalMedia | null;
   error: string | null;
-  onJoin: (name: string) => void;
+  onJoin: (name: string, relayOnly: boolean) => void;
 }
 
 export function JoinScreen({ room, media, error, onJoin }: JoinScreenProps) {
   const t = useT();
-  const [name, setName] = useState(() => rememberedName());
+  const [name, setName] = useState(() => remembered(NAME_KEY) ?? '');
+  const [relayOnly, setRelayOnly] = useState(() => remembered(RELAY_ONLY_KEY) === 'true');
   const [invalid, setInvalid] = useState(false);
 
   const submit = (event: Event) => {
     event.preventDefault();
     const result = normalizeDisplayName(name);
     if (!result.ok) return setInvalid(true);
-    rememberName(result.value);
-    onJoin(result.value);
+    remember(NAME_KEY, result.value);
+    remember(RELAY_ONLY_KEY, String(relayOnly));
+    onJoin(result.value, relayOnly);
   };
 
   const stream = media?.stream ?? null;
@@ -71,23 +74,30 @@ export function JoinScreen({ room, media, error, onJoin }: JoinScreenProps) {
             {message}
           </p>
         )}
+        <label class="option">
+          <input type="checkbox" id="relay-only" checked={relayOnly} onChange={(event) => setRelayOnly(event.currentTarget.checked)} />
+          <span>
+            {t('join.relayOnly')}
+            <small>{t('join.relayOnlyHint')}</small>
+          </span>
+        </label>
       </form>
     </main>
   );
 }
 
-function rememberedName(): string {
+function remembered(key: string): string | null {
   try {
-    return localStorage.getItem(NAME_KEY) ?? '';
+    return localStorage.getItem(key);
   } catch {
-    return '';
+    return null;
   }
 }
 
-function rememberName(name: string): void {
+function remember(key: string, value: string): void {
   try {
-    localStorage.setItem(NAME_KEY, name);
+    localStorage.setItem(key, value);
   } catch {
-    // private mode: asked again next time
+    // storage disabled: asked again next time
   }
 }

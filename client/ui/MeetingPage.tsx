@@ -10,7 +10,7 @@ import { useCallState } from './use-call-state.js';
 type Stage = { kind: 'setup'; error: string | null } | { kind: 'call'; call: Call; name: string } | { kind: 'left' };
 
 /** One meeting link: the join screen, then the call, then the goodbye screen. */
-export function MeetingPage({ room, onHome }: { room: string; onHome: () => void }) {
+export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: () => void; onCheck: () => void }) {
   const t = useT();
   const [stage, setStage] = useState<Stage>({ kind: 'setup', error: null });
   const [media, setMedia] = useState<LocalMedia | null>(null);
@@ -28,8 +28,8 @@ export function MeetingPage({ room, onHome }: { room: string; onHome: () => void
   useEffect(() => () => stopMedia(media?.stream ?? null), [media]);
   useEffect(() => () => (stage.kind === 'call' ? stage.call.leave() : undefined), [stage]);
 
-  const join = (name: string) => {
-    const call = new Call({ url: signallingUrl(location), room, name, stream: media?.stream ?? null });
+  const join = (name: string, relayOnly: boolean) => {
+    const call = new Call({ url: signallingUrl(location), room, name, stream: media?.stream ?? null, relayOnly });
     call.start();
     setStage({ kind: 'call', call, name });
   };
@@ -43,7 +43,7 @@ export function MeetingPage({ room, onHome }: { room: string; onHome: () => void
     case 'setup':
       return <JoinScreen room={room} media={media} error={stage.error} onJoin={join} />;
     case 'call':
-      return <CallStage call={stage.call} name={stage.name} onLeave={leave} onFailed={(error) => setStage({ kind: 'setup', error })} />;
+      return <CallStage call={stage.call} name={stage.name} onLeave={leave} onCheck={onCheck} onFailed={(error) => setStage({ kind: 'setup', error })} />;
     case 'left':
       return (
         <main class="left">
@@ -60,11 +60,11 @@ export function MeetingPage({ room, onHome }: { room: string; onHome: () => void
 }
 
 /** The call, until it fails: then back to the join screen with the reason. */
-function CallStage({ call, name, onLeave, onFailed }: { call: Call; name: string; onLeave: () => void; onFailed: (error: string) => void }) {
+function CallStage({ call, name, onLeave, onCheck, onFailed }: { call: Call; name: string; onLeave: () => void; onCheck: () => void; onFailed: (error: string) => void }) {
   const t = useT();
   const state = useCallState(call);
   useEffect(() => {
     if (state.phase === 'failed' && state.error) onFailed(t(`error.${state.error}`));
   }, [state.phase]);
-  return <CallView call={call} name={name} onLeave={onLeave} />;
+  return <CallView call={call} name={name} onLeave={onLeave} onCheck={onCheck} />;
 }

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
+import type { ConnectionPath } from '../call/connection-path.js';
 import type { ConnectionState } from '../call/mesh.js';
 import { MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';
@@ -12,9 +13,10 @@ export interface VideoTileProps {
   moderator?: boolean;
   connection?: ConnectionState;
   participantId?: string;
+  path?: ConnectionPath | null;
 }
 
-export function VideoTile({ name, stream, audio, video, local = false, moderator = false, connection = 'connected', participantId }: VideoTileProps) {
+export function VideoTile({ name, stream, audio, video, local = false, moderator = false, connection = 'connected', participantId, path = null }: VideoTileProps) {
   const t = useT();
   const ref = useRef<HTMLVideoElement>(null);
 
@@ -39,6 +41,16 @@ export function VideoTile({ name, stream, audio, video, local = false, moderator
       <figcaption>
         <span class="name">{local ? `${name} (${t('meeting.you')})` : name}</span>
         {moderator && <span class="badge">{t('meeting.moderator')}</span>}
+        {path && connection === 'connected' && (
+          <span
+            class={`path ${path.kind}`}
+            data-path={path.kind}
+            data-protocol={path.protocol}
+            title={t(path.kind === 'direct' ? 'meeting.pathDirectTitle' : 'meeting.pathRelayedTitle', { protocol: path.protocol.toUpperCase() })}
+          >
+            {t(path.kind === 'direct' ? 'meeting.pathDirect' : 'meeting.pathRelayed')}
+          </span>
+        )}
         {!audio && (
           <span class="muted" title={t('meeting.muted')}>
             <MicIcon off />

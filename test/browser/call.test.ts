@@ -34,11 +34,13 @@ describe('a three-person meeting in Chromium', () => {
     expect(new URL(pages.anna.url()).pathname).toBe('/team-weekly');
     await joinAs(pages.anna, 'Anna');
 
+    const pressedGo = Date.now();
     await startMeetingFromHome(pages.ben, server.url, 'team weekly');
     const pressedJoin = Date.now();
     await joinAs(pages.ben, 'Ben');
     await waitForRemoteVideos(pages.ben, 1);
-    console.log(`second participant: join pressed to first remote frame in ${Date.now() - pressedJoin} ms`);
+    const now = Date.now();
+    console.log(`second participant: first remote frame ${now - pressedGo} ms after Go (typing the name included), ${now - pressedJoin} ms after Join`);
 
     await startMeetingFromHome(pages.carla, server.url, 'TEAM_WEEKLY');
     await joinAs(pages.carla, 'Carla');
@@ -47,6 +49,12 @@ describe('a three-person meeting in Chromium', () => {
     expect((await remoteNames(pages.anna)).sort()).toEqual(['Ben', 'Carla']);
     expect((await remoteNames(pages.ben)).sort()).toEqual(['Anna', 'Carla']);
     expect((await remoteNames(pages.carla)).sort()).toEqual(['Anna', 'Ben']);
+  });
+
+  it('tells each participant that the connections are direct (no relay on loopback)', async () => {
+    for (const page of Object.values(pages)) {
+      await page.waitForFunction(() => document.querySelectorAll('.tile.remote .path[data-path="direct"]').length === 2, { timeout: 8000 });
+    }
   });
 
   it('carries sound and video encrypted with DTLS and SRTP, and keeps decoding frames', async () => {

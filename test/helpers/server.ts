@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import type { Config } from '../../signal/config.js';
+import { loadConfig, type Config } from '../../signal/config.js';
 import { PROTOCOL_VERSION, parseServerMessage, type ServerMessage } from '../../signal/protocol.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../signal/server.js';
 
@@ -41,11 +41,9 @@ export async function startTestServer(overrides: TestServerOverrides = {}): Prom
   const { iceServersFor, log = () => {}, ...configOverrides } = overrides;
   const ownStaticDir = configOverrides.staticDir === undefined ? writeTestStaticDir() : undefined;
   const config: Config = {
+    ...loadConfig({ TREFF_TURN: 'off' }, { staticDir: '' }),
     host: '127.0.0.1',
     port: 0,
-    roomCapacity: 8,
-    maxMessageBytes: 64 * 1024,
-    idleTimeoutSeconds: 32,
     ...configOverrides,
     staticDir: configOverrides.staticDir ?? ownStaticDir!,
   };

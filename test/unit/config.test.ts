@@ -15,7 +15,7 @@ function configError(env: Record<string, string>): ConfigError {
 
 describe('loadConfig: an operator configures the server through the environment', () => {
   it('starts with sensible defaults when nothing is set', () => {
-    expect(loadConfig({}, defaults)).toEqual({
+    expect(loadConfig({}, defaults)).toMatchObject({
       host: '0.0.0.0',
       port: 8080,
       roomCapacity: 8,
@@ -42,7 +42,7 @@ describe('loadConfig: an operator configures the server through the environment'
         },
         defaults,
       ),
-    ).toEqual({ host: '127.0.0.1', port: 3000, roomCapacity: 4, staticDir: '/tmp/client', maxMessageBytes: 16384, idleTimeoutSeconds: 60 });
+    ).toMatchObject({ host: '127.0.0.1', port: 3000, roomCapacity: 4, staticDir: '/tmp/client', maxMessageBytes: 16384, idleTimeoutSeconds: 60 });
   });
 
   it('accepts the edges of each range', () => {
@@ -85,5 +85,63 @@ describe('loadConfig: an operator configures the server through the environment'
     expect(error.name).toBe('ConfigError');
     expect(error.message).toContain(name);
     expect(error.message).toContain(value.trim());
+  });
+});
+
+describe('loadConfig: the TURN relay', () => {
+  it('runs its own relay on port 10000 by default, with short-lived credentials and no TLS', () => {
+    expect(loadConfig({}, defaults).relay).toEqual({
+      mode: 'internal',
+      publicHost: undefined,
+      port: 10000,
+      tls: undefined,
+      secret: undefined,
+      dataDir: 'data',
+      credentialTtlSeconds: 4 * 3600,
+      listenIp: undefined,
+      relayIp: undefined,
+      externalIp: undefined,
+      minPort: 49152,
+      maxPort: 65535,
+      allowedPeerIps: [],
+    });
+  });
+
+  it('reads an external relay with its shared secret, host and TLS port', () => {
+    const relay = loadConfig(
+      {
+        TREFF_TURN: 'external',
+        TREFF_TURN_SECRET: 'a-shared-secret-of-some-length',
+        TREFF_TURN_HOST: 'turn.example.org',
+        TREFF_TURN_CERT: '/etc/ssl/turn.pem',
+        TREFF_TURN_KEY: '/etc/ssl/turn.key',
+        TREFF_TURN_TLS_PORT: '5349',
+        TREFF_TURN_ALLOWED_PEER_IPS: '203.0.113.7, 198.51.100.2',
+      },
+      defaults,
+    ).relay;
+    expect(relay).toMatchObject({
+      mode: 'external',
+      secret: 'a-shared-secret-of-some-length',
+      publicHost: 'turn.example.org',
+      tls: { port: 5349, certFile: '/etc/ssl/turn.pem', keyFile: '/etc/ssl/turn.key' },
+      allowedPeerIps: ['203.0.113.7', '198.51.100.2'],
+    });
+  });
+
+  it.each([
+    [{ TREFF_TURN: 'on' }, 'TREFF_TURN'],
+    [{ TREFF_TURN: 'external', TREFF_TURN_HOST: 'turn.example.org' }, 'TREFF_TURN_SECRET'],
+    [{ TREFF_TURN: 'external', TREFF_TURN_SECRET: 'a-shared-secret-of-some-length' }, 'TREFF_TURN_HOST'],
+    [{ TREFF_TURN_SECRET: 'short' }, 'TREFF_TURN_SECRET'],
+    [{ TREFF_TURN_CERT: '/etc/ssl/turn.pem' }, 'TREFF_TURN_KEY'],
+    [{ TREFF_TURN_KEY: '/etc/ssl/turn.key' }, 'TREFF_TURN_CERT'],
+    [{ TREFF_TURN_RELAY_IP: '10.0.0.300' }, 'TREFF_TURN_RELAY_IP'],
+    [{ TREFF_TURN_EXTERNAL_IP: 'example.org' }, 'TREFF_TURN_EXTERNAL_IP'],
+    [{ TREFF_TURN_ALLOWED_PEER_IPS: '10.0.0.1,nope' }, 'TREFF_TURN_ALLOWED_PEER_IPS'],
+    [{ TREFF_TURN_MIN_PORT: '60000', TREFF_TURN_MAX_PORT: '50000' }, 'TREFF_TURN_MAX_PORT'],
+    [{ TREFF_TURN_TTL: '10' }, 'TREFF_TURN_TTL'],
+  ])('refuses %j, naming %s', (env, setting) => {
+    expect(configError(env as Record<string, string>).message).toContain(setting);
   });
 });

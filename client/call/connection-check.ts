@@ -1,0 +1,157 @@
+// The connection check: can this browser reach the signalling server, the outside world over
+// UDP, and the relay over UDP, TCP and TLS? Each relay test is a real call between two
+// connections in this page, forced through the relay, so "ok" means media would really pass.
+
+import type { IceServer, ServerMessage } from '../../signal/protocol.js';
+import { SignallingClient } from './signalling.js';
+
+export type CheckId = 'signalling' | 'udp' | 'turn-udp' | 'turn-tcp' | 'turns';
+export type CheckStatus = 'pending' | 'running' | 'ok' | 'failed' | 'unavailable';
+export type CheckResults = Record<CheckId, CheckStatus>;
+
+export const CHECKS: readonly CheckId[] = ['signalling', 'udp', 'turn-udp', 'turn-tcp', 'turns'];
+const TIMEOUT_MS = 8000;
+
+export interface CheckReport {
+  results: CheckResults;
+  /** Host and ports of the relay, for the advice to IT. */
+  relay: { host: string; port: string; tlsPort: string | null } | null;
+}
+
+export async function runConnectionCheck(url: string, onUpdate: (report: CheckReport) => void): Promise<CheckReport> {
+  const report: CheckReport = { results: { signalling: 'running', udp: 'pending', 'turn-udp': 'pending', 'turn-tcp': 'pending', turns: 'pending' }, relay: null };
+  const set = (id: CheckId, status: CheckStatus) => {
+    report.results = { ...report.results, [id]: status };
+    onUpdate({ ...report });
+  };
+  onUpdate({ ...report });
+
+  const iceServers = await fetchIceServers(url).catch(() => null);
+  if (!iceServers) {
+    for (const id of CHECKS) set(id, 'failed');
+    return report;
+  }
+  set('signalling', 'ok');
+  report.relay = relayAddress(iceServers);
+
+  const stun = serversMatching(iceServers, /^stun:/);
+  set('udp', 'running');
+  set('udp', stun ? ((await reachesStun(stun)) ? 'ok' : 'failed') : 'unavailable');
+
+  for (const [id, pattern] of [
+    ['turn-udp', /^turn:.*transport=udp/],
+    ['turn-tcp', /^turn:.*transport=tcp/],
+    ['turns', /^turns:/],
+  ] as const) {
+    const servers = serversMatching(iceServers, pattern);
+    if (!servers) {
+      set(id, 'unavailable');
+      continue;
+    }
+    set(id, 'running');
+    set(id, (await callsThroughRelay(servers)) ? 'ok' : 'failed');
+  }
+  return report;
+}
+
+/** Joins a throwaway meeting: credentials for the relay are only handed to participants. */
+function fetchIceServers(url: string): Promise<IceServer[]> {
+  return new Promise((resolve, reject) => {
+    const room = 'connection-check-' + crypto.getRandomValues(new Uint32Array(2)).join('');
+    const timer = setTimeout(() => finish(null), TIMEOUT_MS);
+    const finish = (servers: IceServer[] | null) => {
+      clearTimeout(timer);
+      client.send({ type: 'leave' });
+      client.close();
+      if (servers) resolve(servers);
+      else reject(new Error('signalling server unreachable'));
+    };
+    const client: SignallingClient = new SignallingClient(url, {
+      onMessage(message: ServerMessage) {
+        if (message.type === 'welcome') client.send({ type: 'join', room, name: 'Connection check' });
+        else if (message.type === 'joined') finish(message.iceServers);
+        else if (message.type === 'error') finish(null);
+      },
+      onClose: () => finish(null),
+    });
+  });
+}
+
+function serversMatching(servers: IceServer[], pattern: RegExp): RTCIceServer[] | null {
+  const matching = servers
+    .map((server) => ({ ...server, urls: server.urls.filter((url) => pattern.test(url)) }))
+    .filter((server) => server.urls.length > 0);
+  return matching.length > 0 ? matching : null;
+}
+
+function relayAddress(servers: IceServer[]): CheckReport['relay'] {
+  const urls = servers.flatMap((server) => server.urls);
+  const address = (prefix: string) => {
+    const match = urls.find((url) => url.startsWith(prefix))?.match(/^turns?:(\[[^\]]+\]|[^:?]+):(\d+)/);
+    return match ? { host: match[1]!, port: match[2]! } : null;
+  };
+  const turn = address('turn:');
+  const turns = address('turns:');
+  if (!turn && !turns) return null;
+  return { host: (turn ?? turns)!.host, port: turn?.port ?? '', tlsPort: turns?.port ?? null };
+}
+
+/** Asks the server's STUN port for this browser's address: an answer means UDP gets out. */
+async function reachesStun(iceServers: RTCIceServer[]): Promise<boolean> {
+  const pc = new RTCPeerConnection({ iceServers });
+  try {
+    pc.createDataChannel('check');
+    const found = new Promise<boolean>((resolve) => {
+      pc.onicecandidate = (event) => {
+        if (!event.candidate) resolve(false);
+        else if (event.candidate.type === 'srflx') resolve(true);
+      };
+      setTimeout(() => resolve(false), TIMEOUT_MS);
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    return await found;
+  } finally {
+    pc.close();
+  }
+}
+
+/** Connects two peer connections in this page through the relay only, and sends a message across. */
+async function callsThroughRelay(iceServers: RTCIceServer[]): Promise<boolean> {
+  const config: RTCConfiguration = { iceServers, iceTransportPolicy: 'relay' };
+  const caller = new RTCPeerConnection(config);
+  const callee = new RTCPeerConnection(config);
+  try {
+    caller.onicecandidate = (event) => event.candidate && void callee.addIceCandidate(event.candidate).catch(() => undefined);
+    callee.onicecandidate = (event) => event.candidate && void caller.addIceCandidate(event.candidate).catch(() => undefined);
+    const channel = caller.createDataChannel('check');
+    const received = new Promise<boolean>((resolve) => {
+      callee.ondatachannel = (event) => (event.channel.onmessage = (message) => resolve(message.data === 'ping'));
+      channel.onopen = () => channel.send('ping');
+      setTimeout(() => resolve(false), TIMEOUT_MS);
+    });
+    await caller.setLocalDescription(await caller.createOffer());
+    await callee.setRemoteDescription(caller.localDescription!);
+    await callee.setLocalDescription(await callee.createAnswer());
+    await caller.setRemoteDescription(callee.localDescription!);
+    return await received;
+  } catch {
+    return false;
+  } finally {
+    caller.close();
+    callee.close();
+  }
+}
+
+export type CheckVerdict = 'all-good' | 'relay-udp' | 'relay-tcp' | 'relay-tls' | 'direct-only' | 'blocked' | 'server-unreachable';
+
+/** One sentence's worth of conclusion for the user. */
+export function verdict(results: CheckResults): CheckVerdict {
+  if (results.signalling !== 'ok') return 'server-unreachable';
+  const relayWorks = results['turn-udp'] === 'ok' || results['turn-tcp'] === 'ok' || results.turns === 'ok';
+  if (results.udp === 'ok' && results['turn-udp'] === 'ok') return 'all-good';
+  if (results['turn-udp'] === 'ok') return 'relay-udp';
+  if (results['turn-tcp'] === 'ok') return 'relay-tcp';
+  if (results.turns === 'ok') return 'relay-tls';
+  if (!relayWorks && results.udp === 'ok') return 'direct-only';
+  return 'blocked';
+}

@@ -1,0 +1,72 @@
+// The command an operator runs: `tsx signal/main.ts`, as `npm start` does after building.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startMain(env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'signal/main.ts'], {
+    env: { ...process.env, TREFF_TURN: 'off', TREFF_PORT: '0', TREFF_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForOutput(started: Started, pattern: RegExp, timeoutMs = 15_000): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = started.output().match(pattern);
+    if (match) return match;
+    if (started.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`expected ${pattern} in the output, got:\n${started.output()}`);
+}
+
+describe('the server command', () => {
+  let started: Started | undefined;
+
+  afterEach(() => {
+    started?.child.kill('SIGKILL');
+    started = undefined;
+  });
+
+  it('prints the address to open, and on SIGTERM tells clients it is going away and exits cleanly', async () => {
+    started = startMain({});
+    const [, port] = await waitForOutput(started, /open http:\/\/127\.0\.0\.1:(\d+)\//);
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(await health.text()).toBe('ok');
+
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+
+    const signalled = Date.now();
+    started.child.kill('SIGTERM');
+    expect(await closed).toBe(1001);
+    expect(await started.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5000);
+  });
+
+  it('refuses to start on the JavaScript fallback of uWebSockets.js, saying why', async () => {
+    started = startMain({ UWS_USE_FALLBACK: '1' });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toMatch(/Treff cannot start: .*native uWebSockets\.js/);
+  });
+
+  it('names the setting when the configuration is invalid', async () => {
+    started = startMain({ TREFF_ROOM_CAPACITY: 'lots' });
+    expect(await started.exited).toBe(1);
+    expect(started.output()).toContain('Invalid setting TREFF_ROOM_CAPACITY');
+  });
+});

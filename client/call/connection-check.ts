@@ -34,23 +34,24 @@ export async function runConnectionCheck(url: string, onUpdate: (report: CheckRe
   set('signalling', 'ok');
   report.relay = relayAddress(iceServers);
 
+  // The tests are independent: run them side by side, so a blocked path costs one timeout, not four.
   const stun = serversMatching(iceServers, /^stun:/);
-  set('udp', 'running');
-  set('udp', stun ? ((await reachesStun(stun)) ? 'ok' : 'failed') : 'unavailable');
-
-  for (const [id, pattern] of [
+  const relayTests = [
     ['turn-udp', /^turn:.*transport=udp/],
     ['turn-tcp', /^turn:.*transport=tcp/],
     ['turns', /^turns:/],
-  ] as const) {
-    const servers = serversMatching(iceServers, pattern);
-    if (!servers) {
-      set(id, 'unavailable');
-      continue;
-    }
-    set(id, 'running');
-    set(id, (await callsThroughRelay(servers)) ? 'ok' : 'failed');
-  }
+  ] as const;
+  await Promise.all([
+    (async () => {
+      set('udp', stun ? 'running' : 'unavailable');
+      if (stun) set('udp', (await reachesStun(stun)) ? 'ok' : 'failed');
+    })(),
+    ...relayTests.map(async ([id, pattern]) => {
+      const servers = serversMatching(iceServers, pattern);
+      set(id, servers ? 'running' : 'unavailable');
+      if (servers) set(id, (await callsThroughRelay(servers)) ? 'ok' : 'failed');
+    }),
+  ]);
   return report;
 }
 
@@ -96,14 +97,22 @@ function relayAddress(servers: IceServer[]): CheckReport['relay'] {
   return { host: (turn ?? turns)!.host, port: turn?.port ?? '', tlsPort: turns?.port ?? null };
 }
 
-/** Asks the server's STUN port for this browser's address: an answer means UDP gets out. */
+/**
+ * Asks the server's STUN port for this browser's address: an answer means UDP gets out.
+ * Browsers drop a server-reflexive candidate that equals a host candidate (no NAT on the way), so
+ * "no srflx, but no STUN error either" also counts as an answer.
+ */
 async function reachesStun(iceServers: RTCIceServer[]): Promise<boolean> {
   const pc = new RTCPeerConnection({ iceServers });
   try {
     pc.createDataChannel('check');
+    let stunFailed = false;
+    pc.onicecandidateerror = (event) => {
+      if (event.url?.startsWith('stun:')) stunFailed = true;
+    };
     const found = new Promise<boolean>((resolve) => {
       pc.onicecandidate = (event) => {
-        if (!event.candidate) resolve(false);
+        if (!event.candidate) resolve(!stunFailed);
         else if (event.candidate.type === 'srflx') resolve(true);
       };
       setTimeout(() => resolve(false), TIMEOUT_MS);

@@ -57,7 +57,7 @@ export const de: Messages = {
   'check.intro': 'Prüft, ob dieses Netz Treff-Gespräche durchlässt. Nichts wird aufgezeichnet; Kamera und Mikrofon werden nicht benutzt.',
   'check.run': 'Test wiederholen',
   'check.signalling': 'Treff-Server (WebSocket)',
-  'check.udp': 'Direkte Verbindungen (UDP)',
+  'check.udp': 'UDP zum Server (STUN, Port {port})',
   'check.turn-udp': 'Relay über UDP, Port {port}',
   'check.turn-tcp': 'Relay über TCP, Port {port}',
   'check.turns': 'Relay über TLS, Port {port}',

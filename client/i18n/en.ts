@@ -56,7 +56,7 @@ export const en = {
   'check.intro': 'Tests whether this network lets Treff calls through. Nothing is recorded; no camera or microphone is used.',
   'check.run': 'Run the check again',
   'check.signalling': 'Treff server (WebSocket)',
-  'check.udp': 'Direct connections (UDP)',
+  'check.udp': 'UDP to the server (STUN, port {port})',
   'check.turn-udp': 'Relay over UDP, port {port}',
   'check.turn-tcp': 'Relay over TCP, port {port}',
   'check.turns': 'Relay over TLS, port {port}',

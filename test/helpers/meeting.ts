@@ -44,7 +44,10 @@ export interface ConnectionReport {
   srtpCipher: string | undefined;
   framesDecoded: number;
   audioPacketsReceived: number;
+  /** Local and remote candidate types of the selected pair: host, srflx, prflx or relay. */
   candidateTypes: string[];
+  /** How this browser reaches the relay (udp, tcp or tls), when its side of the pair is relayed. */
+  relayProtocol: string | undefined;
 }
 
 /** getStats() of every live peer connection in the page (recorded by recordPeerConnections). */
@@ -56,7 +59,10 @@ export async function connectionReports(page: Page): Promise<ConnectionReport[]>
       live.map(async (pc) => {
         const stats = [...(await pc.getStats()).values()] as Array<Record<string, unknown>>;
         const transport = stats.find((s) => s.type === 'transport');
-        const pair = stats.find((s) => s.type === 'candidate-pair' && s.state === 'succeeded' && (s.nominated || s.selected));
+        const selectedId = transport?.selectedCandidatePairId;
+        const pair = selectedId
+          ? stats.find((s) => s.id === selectedId)
+          : stats.find((s) => s.type === 'candidate-pair' && s.state === 'succeeded' && (s.nominated || s.selected));
         const local = stats.find((s) => s.id === pair?.localCandidateId);
         const remote = stats.find((s) => s.id === pair?.remoteCandidateId);
         const framesDecoded = stats
@@ -73,6 +79,7 @@ export async function connectionReports(page: Page): Promise<ConnectionReport[]>
           framesDecoded,
           audioPacketsReceived,
           candidateTypes: [local?.candidateType, remote?.candidateType].map(String),
+          relayProtocol: local?.relayProtocol as string | undefined,
         };
       }),
     );

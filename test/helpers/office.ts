@@ -132,7 +132,7 @@ export function setFirewall(office: OfficeName, policy: FirewallPolicy, ports: O
 }
 
 /** Headless Chromium running inside the office's namespace, talking to puppeteer over a pipe. */
-export async function launchChromiumInOffice(office: OfficeName, origin: string): Promise<Browser> {
+export async function launchChromiumInOffice(office: OfficeName, origin: string, extraArgs: string[] = []): Promise<Browser> {
   const dir = mkdtempSync(join(tmpdir(), 'treff-office-browser-'));
   const wrapper = join(dir, 'chromium-in-office');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${offices[office].namespace} ${CHROMIUM_PATH} "$@"\n`);
@@ -141,7 +141,7 @@ export async function launchChromiumInOffice(office: OfficeName, origin: string)
     executablePath: wrapper,
     pipe: true,
     // Camera and microphone need a secure origin; the office reaches the server by IP over http.
-    args: [`--unsafely-treat-insecure-origin-as-secure=${origin}`],
+    args: [`--unsafely-treat-insecure-origin-as-secure=${origin}`, ...extraArgs],
   });
   browser.once('disconnected', () => rmSync(dir, { recursive: true, force: true }));
   return browser;

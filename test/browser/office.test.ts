@@ -1,0 +1,196 @@
+// Two offices behind real firewalls (network namespaces + nftables) meet through the UI.
+// Nobody forces the relay: ICE must find it by itself when direct paths are blocked.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../signal/config.js';
+import { startRelay, type Relay } from '../../turn/relay.js';
+import { recordPeerConnections } from '../helpers/browser.js';
+import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos, type ConnectionReport } from '../helpers/meeting.js';
+import { SERVER_IP, createOfficeNetwork, officeIp, destroyOfficeNetwork, launchChromiumInOffice, setFirewall, type FirewallPolicy, type OfficeName, type OfficePorts } from '../helpers/office.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const RELAY_PORT = 10000;
+const RELAY_TLS_PORT = 443;
+
+describe('firewalled offices', () => {
+  let server: TestServer;
+  let relay: Relay;
+  let dataDir: string;
+  let ports: OfficePorts;
+  /** Chromium checks the relay's TLS certificate like any other: the offices trust our test certificate. */
+  let trustRelayCertificate: string;
+  const relayLog: string[] = [];
+  const browsers: Browser[] = [];
+
+  beforeAll(async () => {
+    createOfficeNetwork();
+    dataDir = mkdtempSync(join(tmpdir(), 'treff-office-relay-'));
+    const certFile = join(dataDir, 'relay.crt');
+    const keyFile = join(dataDir, 'relay.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${SERVER_IP}`, '-addext', `subjectAltName=IP:${SERVER_IP}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+
+    const spki = execFileSync('sh', ['-c', `openssl x509 -in ${certFile} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`], { encoding: 'utf8' }).trim();
+    trustRelayCertificate = `--ignore-certificate-errors-spki-list=${spki}`;
+
+    // The relay exactly as `npm start` runs it (production profile), on the server's address.
+    const { relay: relayConfig } = loadConfig(
+      {
+        TREFF_DATA_DIR: dataDir,
+        TREFF_TURN_LISTEN_IP: SERVER_IP,
+        TREFF_TURN_RELAY_IP: SERVER_IP,
+        TREFF_TURN_CERT: certFile,
+        TREFF_TURN_KEY: keyFile,
+        TREFF_TURN_TLS_PORT: String(RELAY_TLS_PORT),
+        TREFF_TURN_MIN_PORT: '49152',
+        TREFF_TURN_MAX_PORT: '49400',
+      },
+      { staticDir: '' },
+    );
+    relay = await startRelay(relayConfig, (line) => relayLog.push(line));
+    server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.iceServersFor });
+    ports = { signalling: server.port, relay: RELAY_PORT, relayTls: RELAY_TLS_PORT };
+  });
+
+  afterAll(async () => {
+    await Promise.all(browsers.map((browser) => browser.close().catch(() => undefined)));
+    await server?.close();
+    await relay?.stop();
+    destroyOfficeNetwork();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function meetBetweenOffices(policy: FirewallPolicy, { annaRelayOnly = false } = {}): Promise<{ reports: Record<OfficeName, ConnectionReport>; firstFrameMs: number; badges: string[]; remoteAddressesSeenByBen: string[] }> {
+    setFirewall('a', policy, ports);
+    setFirewall('b', policy, ports);
+    const origin = `http://${SERVER_IP}:${server.port}`;
+    const [anna, ben] = await Promise.all((['a', 'b'] as const).map(async (office) => {
+      const browser = await launchChromiumInOffice(office, origin, [trustRelayCertificate]);
+      browsers.push(browser);
+      const page = await browser.newPage();
+      await recordPeerConnections(page);
+      return page;
+    }));
+    const meeting = `office-${policy}${annaRelayOnly ? '-private' : ''}`;
+    await startMeetingFromHome(anna!, origin, meeting);
+    if (annaRelayOnly) await anna!.click('#relay-only');
+    await joinAs(anna!, 'Anna in office A');
+    await startMeetingFromHome(ben!, origin, meeting);
+    const joined = Date.now();
+    await joinAs(ben!, 'Ben in office B');
+    await waitForRemoteVideos(ben!, 1, 30_000);
+    const firstFrameMs = Date.now() - joined;
+    await waitForRemoteVideos(anna!, 1, 30_000);
+    // The badge appears once the page has read its selected candidate pair: read the reports after it.
+    const badges = await Promise.all(
+      [anna!, ben!].map(async (page) => {
+        await page.waitForSelector('.tile.remote .path', { timeout: 10_000 });
+        return page.$eval('.tile.remote .path', (badge) => `${badge.getAttribute('data-path')}/${badge.getAttribute('data-protocol')}`);
+      }),
+    );
+    const [a] = await connectionReports(anna!);
+    const [b] = await connectionReports(ben!);
+    console.log(`${policy}: first remote frame ${firstFrameMs} ms after Join; paths ${a?.candidateTypes.join('-')} (${a?.relayProtocol ?? 'direct'}), ${b?.candidateTypes.join('-')} (${b?.relayProtocol ?? 'direct'})`);
+    const remoteAddressesSeenByBen = await ben!.evaluate(async () => {
+      const [pc] = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((c) => c.connectionState !== 'closed');
+      return [...(await pc!.getStats()).values()].filter((s) => s.type === 'remote-candidate').map((s) => String(s.address ?? s.ip));
+    });
+    return { reports: { a: a!, b: b! }, firstFrameMs, badges, remoteAddressesSeenByBen };
+  }
+
+  async function connectionCheckInOffice(policy: FirewallPolicy): Promise<{ verdict: string | null; statuses: Record<string, string> }> {
+    setFirewall('a', policy, ports);
+    const origin = `http://${SERVER_IP}:${server.port}`;
+    const browser = await launchChromiumInOffice('a', origin, [trustRelayCertificate]);
+    browsers.push(browser);
+    const page = await browser.newPage();
+    await page.goto(origin + '/');
+    await page.click('a[href="/-/check"]');
+    await page.waitForSelector('[data-verdict]', { timeout: 45_000 });
+    const result = await page.evaluate(() => ({
+      verdict: document.querySelector('[data-verdict]')?.getAttribute('data-verdict') ?? null,
+      statuses: Object.fromEntries([...document.querySelectorAll('[data-check]')].map((item) => [item.getAttribute('data-check'), item.getAttribute('data-status')])),
+    }));
+    await browser.close();
+    return result as { verdict: string | null; statuses: Record<string, string> };
+  }
+
+  it('starts the relay from the generated configuration without configuration errors', () => {
+    const log = relayLog.join('\n');
+    expect(log).not.toMatch(/Wrong address format|CONFIG ERROR|CONFIGURATION ALERT/);
+    expect(relay.running).toBe(true);
+  });
+
+  it('connects directly when nothing is blocked: the relay is only the fallback', async () => {
+    const { reports, badges } = await meetBetweenOffices('open');
+    for (const report of Object.values(reports)) {
+      expect(report.dtlsState).toBe('connected');
+      expect(report.candidateTypes).toEqual(['host', 'host']);
+    }
+    expect(badges).toEqual(['direct/udp', 'direct/udp']);
+  });
+
+  it('hides the address of someone who chose "relay only", even where a direct path exists', async () => {
+    const { reports, remoteAddressesSeenByBen } = await meetBetweenOffices('open', { annaRelayOnly: true });
+    expect(reports.a.candidateTypes[0]).toBe('relay');
+    expect(reports.b.candidateTypes[1]).toBe('relay');
+    expect(remoteAddressesSeenByBen.length).toBeGreaterThan(0);
+    expect(remoteAddressesSeenByBen.every((address) => address === SERVER_IP)).toBe(true);
+    expect(remoteAddressesSeenByBen).not.toContain(officeIp('a'));
+  });
+
+  it('relays over UDP port 10000 when the offices let UDP out only to the relay', async () => {
+    const { reports, badges } = await meetBetweenOffices('udp-relay-only');
+    for (const report of Object.values(reports)) {
+      expect(report.dtlsState).toBe('connected');
+      expect(report.framesDecoded).toBeGreaterThan(0);
+      expect(report.candidateTypes[0]).toBe('relay');
+      expect(report.relayProtocol).toBe('udp');
+    }
+    expect(badges).toEqual(['relayed/udp', 'relayed/udp']);
+  });
+
+  it('relays over TCP port 10000 when the offices block all UDP', async () => {
+    const { reports, badges } = await meetBetweenOffices('tcp-relay-only');
+    for (const report of Object.values(reports)) {
+      expect(report.dtlsState).toBe('connected');
+      expect(report.framesDecoded).toBeGreaterThan(0);
+      expect(report.candidateTypes[0]).toBe('relay');
+      expect(report.relayProtocol).toBe('tcp');
+    }
+    expect(badges).toEqual(['relayed/tcp', 'relayed/tcp']);
+  });
+
+  it('relays over TLS when only the TLS port gets out', async () => {
+    const { reports, badges } = await meetBetweenOffices('tls-relay-only');
+    for (const report of Object.values(reports)) {
+      expect(report.dtlsState).toBe('connected');
+      expect(report.framesDecoded).toBeGreaterThan(0);
+      expect(report.candidateTypes[0]).toBe('relay');
+      expect(report.relayProtocol).toBe('tls');
+    }
+    expect(badges).toEqual(['relayed/tls', 'relayed/tls']);
+  });
+
+  it('the connection check tells an office without UDP that calls go over TCP 10000', async () => {
+    const { verdict, statuses } = await connectionCheckInOffice('tcp-relay-only');
+    expect(statuses).toEqual({ signalling: 'ok', udp: 'failed', 'turn-udp': 'failed', 'turn-tcp': 'ok', turns: 'failed' });
+    expect(verdict).toBe('relay-tcp');
+  });
+
+  it('the connection check tells an office that lets only TLS out that calls go over TLS', async () => {
+    const { verdict, statuses } = await connectionCheckInOffice('tls-relay-only');
+    expect(statuses).toEqual({ signalling: 'ok', udp: 'failed', 'turn-udp': 'failed', 'turn-tcp': 'failed', turns: 'ok' });
+    expect(verdict).toBe('relay-tls');
+  });
+
+  it('the connection check finds everything working in an open office', async () => {
+    const { verdict, statuses } = await connectionCheckInOffice('open');
+    expect(statuses).toEqual({ signalling: 'ok', udp: 'ok', 'turn-udp': 'ok', 'turn-tcp': 'ok', turns: 'ok' });
+    expect(verdict).toBe('all-good');
+  });
+});

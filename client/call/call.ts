@@ -2,10 +2,15 @@
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
 import type { ErrorCode, Participant, ParticipantId, ServerMessage } from '../../signal/protocol.js';
+import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
+import type { VerifyFailure, VerifyResult } from './commit-reveal.js';
 import { connectionPath, type ConnectionPath } from './connection-path.js';
+import { encryptionStatus, type EncryptionStatus } from './encryption-status.js';
 import { Mesh, type ConnectionState } from './mesh.js';
 import type { PeerMessage } from './peer-messages.js';
+import { fingerprintOf, type SafetyCode } from './safety-number.js';
 import { SignallingClient } from './signalling.js';
+import { Verifications, type Fingerprints } from './verifications.js';
 
 export interface RemoteParticipant {
   id: ParticipantId;
@@ -17,7 +22,15 @@ export interface RemoteParticipant {
   connection: ConnectionState;
   /** Direct or through the relay, from the connection's own statistics; null until known. */
   path: ConnectionPath | null;
+  encryption: EncryptionStatus | null;
+  safety: Safety;
 }
+
+/** The safety number of the pair (this browser, that participant), from the commit-then-reveal exchange. */
+export type Safety =
+  | { state: 'pending' }
+  | { state: 'ready'; code: SafetyCode; theirFingerprint: string; verified: boolean; changedSinceVerified: boolean }
+  | { state: 'failed'; reason: VerifyFailure };
 
 export type CallError = ErrorCode | 'unreachable';
 
@@ -43,19 +56,26 @@ export interface CallOptions {
   name: string;
   stream: MediaStream | null;
   relayOnly: boolean;
+  /** This browser's persistent DTLS certificate; null lets the browser make a throwaway one. */
+  certificate?: RTCCertificate | null;
+  /** Where verified contacts are remembered; localStorage by default. */
+  contacts?: VerifiedContacts;
 }
 
-/** How often the connection paths are re-read: ICE may move a pair from direct to relayed. */
-const PATH_POLL_MS = 3000;
+/** How often connection statistics are re-read: ICE may move a pair from direct to relayed. */
+const STATS_POLL_MS = 3000;
 
 export class Call {
   private current: CallState;
   private readonly listeners = new Set<(state: CallState) => void>();
   private signalling: SignallingClient | null = null;
   private mesh: Mesh | null = null;
-  private pathTimer: ReturnType<typeof setInterval> | undefined;
+  private verifications: Verifications | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly contacts: VerifiedContacts;
 
   constructor(private readonly options: CallOptions) {
+    this.contacts = options.contacts ?? verifiedContacts();
     const stream = options.stream;
     this.current = {
       phase: 'joining',
@@ -103,6 +123,14 @@ export class Call {
     return Boolean(this.options.stream?.getTracks().some((track) => track.kind === kind));
   }
 
+  /** Remembers on this device that the person really is who the safety number was compared with. */
+  markVerified(id: ParticipantId): void {
+    const participant = this.current.participants.find((p) => p.id === id);
+    if (participant?.safety.state !== 'ready') return;
+    this.contacts.markVerified(participant.safety.theirFingerprint, participant.name);
+    this.patchParticipant(id, { safety: { ...participant.safety, verified: true, changedSinceVerified: false } });
+  }
+
   /** The connection to one participant, for statistics and diagnostics. */
   connectionTo(id: ParticipantId): RTCPeerConnection | undefined {
     return this.mesh?.connectionTo(id);
@@ -114,7 +142,7 @@ export class Call {
   }
 
   private end(phase: 'left' | 'failed', error: CallError | null): void {
-    clearInterval(this.pathTimer);
+    clearInterval(this.statsTimer);
     this.signalling?.close();
     this.signalling = null;
     this.mesh?.destroy();
@@ -136,6 +164,7 @@ export class Call {
         return;
       case 'participant-left':
         this.mesh?.remove(message.id);
+        this.verifications?.forget(message.id);
         this.update({ participants: this.current.participants.filter((p) => p.id !== message.id) });
         return;
       case 'moderator-changed':
@@ -155,9 +184,15 @@ export class Call {
   }
 
   private onJoined({ you, participants, moderator, iceServers }: Extract<ServerMessage, { type: 'joined' }>): void {
+    this.verifications = new Verifications({
+      send: (to, message) => this.mesh?.send(to, message),
+      fingerprints: (of) => this.fingerprintsWith(of),
+      result: (of, result, fingerprints) => this.onVerified(of, result, fingerprints),
+    });
     this.mesh = new Mesh({
       iceServers,
       relayOnly: this.options.relayOnly,
+      certificate: this.options.certificate ?? null,
       stream: this.options.stream,
       events: {
         signal: (to, data) => this.signalling?.send({ type: 'signal', to, data }),
@@ -166,7 +201,10 @@ export class Call {
           this.patchParticipant(of, { connection });
           if (connection === 'connected') {
             this.announceMedia(of);
-            void this.readPaths();
+            void this.verifications?.begin(of);
+            void this.readStats();
+          } else {
+            this.verifications?.forget(of);
           }
         },
         message: (from, message) => this.onPeerMessage(from, message),
@@ -174,14 +212,23 @@ export class Call {
     });
     const relayAvailable = iceServers.some((server) => server.urls.some((url) => /^turns?:/.test(url)));
     this.update({ phase: 'joined', you, moderator, relayAvailable });
-    this.pathTimer = setInterval(() => void this.readPaths(), PATH_POLL_MS);
+    this.statsTimer = setInterval(() => void this.readStats(), STATS_POLL_MS);
     participants.forEach((participant) => this.addParticipant(participant, true));
   }
 
   /** `weOffer`: we are the newcomer, so we send the offer. */
   private addParticipant(participant: Participant, weOffer: boolean): void {
     if (this.current.participants.some((p) => p.id === participant.id)) return;
-    const remote: RemoteParticipant = { ...participant, stream: null, audio: true, video: true, connection: 'connecting', path: null };
+    const remote: RemoteParticipant = {
+      ...participant,
+      stream: null,
+      audio: true,
+      video: true,
+      connection: 'connecting',
+      path: null,
+      encryption: null,
+      safety: { state: 'pending' },
+    };
     this.update({ participants: [...this.current.participants, remote] });
     this.mesh?.connect(participant.id, weOffer);
   }
@@ -191,17 +238,51 @@ export class Call {
       case 'media':
         this.patchParticipant(from, { audio: message.audio, video: message.video });
         return;
+      case 'verify-commit':
+      case 'verify-reveal':
+        void this.verifications?.receive(from, message);
+        return;
     }
   }
 
-  private async readPaths(): Promise<void> {
+  private async readStats(): Promise<void> {
     for (const participant of this.current.participants) {
       const connection = this.mesh?.connectionTo(participant.id);
       if (!connection || participant.connection !== 'connected') continue;
-      const path = connectionPath((await connection.getStats()).values() as Iterable<Record<string, unknown>>);
-      const known = this.current.participants.find((p) => p.id === participant.id)?.path;
-      if (path && (path.kind !== known?.kind || path.protocol !== known.protocol)) this.patchParticipant(participant.id, { path });
+      const stats = [...(await connection.getStats()).values()] as Array<Record<string, unknown>>;
+      const path = connectionPath(stats);
+      const encryption = encryptionStatus(stats);
+      const known = this.current.participants.find((p) => p.id === participant.id);
+      if (!known) continue;
+      if (path && (path.kind !== known.path?.kind || path.protocol !== known.path.protocol)) this.patchParticipant(participant.id, { path });
+      if (JSON.stringify(encryption) !== JSON.stringify(known.encryption)) this.patchParticipant(participant.id, { encryption });
     }
+  }
+
+  /** Both certificates of the connection, from the descriptions DTLS checked them against. */
+  private fingerprintsWith(id: ParticipantId): Fingerprints | null {
+    const connection = this.mesh?.connectionTo(id);
+    const mine = connection?.localDescription && fingerprintOf(connection.localDescription.sdp);
+    const theirs = connection?.remoteDescription && fingerprintOf(connection.remoteDescription.sdp);
+    return mine && theirs ? { mine, theirs } : null;
+  }
+
+  private onVerified(id: ParticipantId, result: VerifyResult, fingerprints: Fingerprints): void {
+    const participant = this.current.participants.find((p) => p.id === id);
+    if (!participant) return;
+    if (!result.ok) {
+      this.patchParticipant(id, { safety: { state: 'failed', reason: result.reason } });
+      return;
+    }
+    this.patchParticipant(id, {
+      safety: {
+        state: 'ready',
+        code: result.code,
+        theirFingerprint: fingerprints.theirs,
+        verified: this.contacts.isVerified(fingerprints.theirs),
+        changedSinceVerified: this.contacts.changedSinceVerified(participant.name, fingerprints.theirs),
+      },
+    });
   }
 
   private announceMedia(to?: ParticipantId): void {

@@ -1,6 +1,8 @@
 // Messages participants send each other over their own encrypted data channel.
 
-export type PeerMessage = { type: 'media'; audio: boolean; video: boolean };
+import { parseVerifyMessage, type PeerVerifyMessage } from './commit-reveal.js';
+
+export type PeerMessage = { type: 'media'; audio: boolean; video: boolean } | PeerVerifyMessage;
 
 export function parsePeerMessage(raw: string): PeerMessage | null {
   let value: unknown;
@@ -14,5 +16,5 @@ export function parsePeerMessage(raw: string): PeerMessage | null {
   if (msg.type === 'media' && typeof msg.audio === 'boolean' && typeof msg.video === 'boolean') {
     return { type: 'media', audio: msg.audio, video: msg.video };
   }
-  return null;
+  return parseVerifyMessage(value);
 }

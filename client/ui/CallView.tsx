@@ -1,7 +1,9 @@
 import { useState } from 'preact/hooks';
+import type { ParticipantId } from '../../signal/protocol.js';
 import type { Call } from '../call/call.js';
 import { CameraIcon, LeaveIcon, MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';
+import { SecurityPanel } from './SecurityPanel.js';
 import { useCallState } from './use-call-state.js';
 import { VideoTile } from './VideoTile.js';
 
@@ -10,6 +12,8 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
   const state = useCallState(call);
   const { local, participants, you, moderator } = state;
   const count = participants.length + 1;
+  const [securityOf, setSecurityOf] = useState<ParticipantId | null>(null);
+  const inspected = participants.find((p) => p.id === securityOf);
 
   return (
     <main class="call">
@@ -27,6 +31,11 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
           {t('meeting.noRelay')}
         </p>
       )}
+      {participants.some((p) => p.connection === 'insecure') && (
+        <p class="banner danger" role="alert">
+          {t('security.insecure')}
+        </p>
+      )}
       {participants.some((p) => p.connection === 'failed') && (
         <p class="banner" role="status">
           {t('meeting.connectionFailed')} —{' '}
@@ -38,10 +47,24 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
       <section class={`grid n${Math.min(count, 9)}`} aria-live="polite">
         <VideoTile name={name} stream={local.stream} audio={local.audio} video={local.video} local moderator={you !== null && you === moderator} />
         {participants.map((p) => (
-          <VideoTile key={p.id} participantId={p.id} name={p.name} stream={p.stream} audio={p.audio} video={p.video} moderator={p.id === moderator} connection={p.connection} path={p.path} />
+          <VideoTile
+            key={p.id}
+            participantId={p.id}
+            name={p.name}
+            stream={p.stream}
+            audio={p.audio}
+            video={p.video}
+            moderator={p.id === moderator}
+            connection={p.connection}
+            path={p.path}
+            verified={p.safety.state === 'ready' && p.safety.verified}
+            keyChanged={p.safety.state === 'ready' && p.safety.changedSinceVerified}
+            onSecurity={() => setSecurityOf(p.id)}
+          />
         ))}
       </section>
       {state.phase === 'joined' && participants.length === 0 && <InvitePanel />}
+      {inspected && <SecurityPanel key={inspected.id} participant={inspected} onVerify={() => call.markVerified(inspected.id)} onClose={() => setSecurityOf(null)} />}
       <nav class="controls" aria-label="call controls">
         <button
           class={`round ${local.audio ? '' : 'off'}`}

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Call } from '../call/call.js';
+import { loadOrCreateCertificate } from '../call/certificate-store.js';
 import { openLocalMedia, stopMedia, type LocalMedia } from '../call/media.js';
 import { signallingUrl } from '../call/signalling.js';
 import { CallView } from './CallView.js';
@@ -14,6 +15,16 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
   const t = useT();
   const [stage, setStage] = useState<Stage>({ kind: 'setup', error: null });
   const [media, setMedia] = useState<LocalMedia | null>(null);
+  /** undefined while loading; null when none could be kept (the browser then makes a throwaway one). */
+  const [certificate, setCertificate] = useState<RTCCertificate | null | undefined>(undefined);
+
+  // The same DTLS certificate on every visit, so a verified safety number stays verified.
+  useEffect(() => {
+    loadOrCreateCertificate().then(setCertificate, (error: unknown) => {
+      console.warn('no persistent certificate', error);
+      setCertificate(null);
+    });
+  }, []);
 
   // Ask for camera and microphone as soon as the join screen shows, so the preview is ready when the name is.
   useEffect(() => {
@@ -29,7 +40,7 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
   useEffect(() => () => (stage.kind === 'call' ? stage.call.leave() : undefined), [stage]);
 
   const join = (name: string, relayOnly: boolean) => {
-    const call = new Call({ url: signallingUrl(location), room, name, stream: media?.stream ?? null, relayOnly });
+    const call = new Call({ url: signallingUrl(location), room, name, stream: media?.stream ?? null, relayOnly, certificate: certificate ?? null });
     call.start();
     setStage({ kind: 'call', call, name });
   };
@@ -41,7 +52,7 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
 
   switch (stage.kind) {
     case 'setup':
-      return <JoinScreen room={room} media={media} error={stage.error} onJoin={join} />;
+      return <JoinScreen room={room} media={certificate === undefined ? null : media} error={stage.error} onJoin={join} />;
     case 'call':
       return <CallStage call={stage.call} name={stage.name} onLeave={leave} onCheck={onCheck} onFailed={(error) => setStage({ kind: 'setup', error })} />;
     case 'left':

@@ -1,7 +1,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { ConnectionPath } from '../call/connection-path.js';
 import type { ConnectionState } from '../call/mesh.js';
-import { MicIcon } from './icons.js';
+import type { MessageKey } from '../i18n/index.js';
+import { LockIcon, MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';
 
 export interface VideoTileProps {
@@ -14,9 +15,14 @@ export interface VideoTileProps {
   connection?: ConnectionState;
   participantId?: string;
   path?: ConnectionPath | null;
+  /** Opens the participant's security panel (encryption details and safety number). */
+  onSecurity?: () => void;
+  verified?: boolean;
+  keyChanged?: boolean;
 }
 
-export function VideoTile({ name, stream, audio, video, local = false, moderator = false, connection = 'connected', participantId, path = null }: VideoTileProps) {
+export function VideoTile(props: VideoTileProps) {
+  const { name, stream, audio, video, local = false, moderator = false, connection = 'connected', participantId, path = null } = props;
   const t = useT();
   const ref = useRef<HTMLVideoElement>(null);
 
@@ -51,18 +57,37 @@ export function VideoTile({ name, stream, audio, video, local = false, moderator
             {t(path.kind === 'direct' ? 'meeting.pathDirect' : 'meeting.pathRelayed')}
           </span>
         )}
+        {props.verified && !props.keyChanged && (
+          <span class="badge verified" data-badge="verified">
+            ✓ {t('meeting.verified')}
+          </span>
+        )}
+        {props.keyChanged && (
+          <span class="badge warning" data-badge="key-changed">
+            ⚠ {t('meeting.keyChanged')}
+          </span>
+        )}
         {!audio && (
           <span class="muted" title={t('meeting.muted')}>
             <MicIcon off />
           </span>
         )}
       </figcaption>
-      {connection !== 'connected' && (
-        <div class={`status ${connection}`}>{t(connection === 'failed' ? 'meeting.connectionFailed' : 'meeting.connecting')}</div>
+      {connection !== 'connected' && <div class={`status ${connection}`}>{t(STATUS_TEXT[connection])}</div>}
+      {props.onSecurity && (
+        <button class="security-button" onClick={props.onSecurity} aria-label={t('security.open', { name })} title={t('security.open', { name })}>
+          <LockIcon />
+        </button>
       )}
     </figure>
   );
 }
+
+const STATUS_TEXT: Record<Exclude<ConnectionState, 'connected'>, MessageKey> = {
+  connecting: 'meeting.connecting',
+  failed: 'meeting.connectionFailed',
+  insecure: 'meeting.insecure',
+};
 
 export function initials(name: string): string {
   const words = name.trim().split(/\s+/u).filter(Boolean);

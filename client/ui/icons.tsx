@@ -26,3 +26,11 @@ export const CameraIcon = ({ off }: { off?: boolean }) =>
   );
 
 export const LeaveIcon = () => icon(<path d="M10 17l-5-5 5-5M5 12h11M14 4h4a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-4" />);
+
+export const LockIcon = () =>
+  icon(
+    <>
+      <rect x="5" y="11" width="14" height="10" rx="2" />
+      <path d="M8 11V7a4 4 0 0 1 8 0v4" />
+    </>,
+  );

@@ -9,6 +9,13 @@ import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+export interface BuildInfo {
+  /** URL path of the app bundle. */
+  script: string;
+  /** Hex SHA-256 of the app bundle's bytes. */
+  sha256: string;
+}
+
 export interface BuildResult {
   outDir: string;
   /** URL paths of the hashed bundles, e.g. /assets/app-3F2A9C1B.js */
@@ -52,9 +59,16 @@ export async function buildClient({ outDir = 'dist/client', minify = true } = {}
     .replace('<!-- stylesheet -->', `<link rel="stylesheet" href="/assets/${basename(stylesheet)}" integrity="${sri(stylesheet)}">`)
     .replace('<!-- script -->', `<script type="module" src="/assets/${basename(script)}" integrity="${sri(script)}"></script>`);
   writeFileSync(join(out, 'index.html'), html);
+  // What an auditor compares with a build from source: shown on the help page, printed at start.
+  const buildInfo: BuildInfo = { script: `/assets/${basename(script)}`, sha256: sha256(script) };
+  writeFileSync(join(out, 'build-info.json'), JSON.stringify(buildInfo) + '\n');
   writeFileSync(join(out, 'favicon.svg'), readFileSync(join(root, 'client/favicon.svg')));
 
   return { outDir: out, script: `/assets/${basename(script)}`, stylesheet: `/assets/${basename(stylesheet)}` };
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 function sri(path: string): string {

@@ -2,17 +2,20 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { normalizeRoomName } from '../../signal/names.js';
 import { initialLanguage, rememberLanguage, translator, type Language } from '../i18n/index.js';
 import { CheckPage } from './CheckPage.js';
+import { HelpPage } from './HelpPage.js';
 import { Home } from './Home.js';
 import { TranslateContext } from './i18n-context.js';
 import { MeetingPage } from './MeetingPage.js';
 
-type Route = { page: 'home'; error: string | null } | { page: 'meeting'; room: string } | { page: 'check' };
+type Route = { page: 'home'; error: string | null } | { page: 'meeting'; room: string } | { page: 'check' } | { page: 'help' };
 
 export const CHECK_PATH = '/-/check';
+export const HELP_PATH = '/-/help';
 
 export function routeFor(path: string): Route {
   if (path === '/' || path === '') return { page: 'home', error: null };
   if (path === CHECK_PATH) return { page: 'check' };
+  if (path === HELP_PATH) return { page: 'help' };
   let raw: string;
   try {
     raw = decodeURIComponent(path.slice(1));
@@ -63,9 +66,14 @@ export function App() {
         <a class="logo" href="/" onClick={(event) => (event.preventDefault(), navigate('/'))}>
           Treff
         </a>
-        <button class="link" lang={language === 'de' ? 'en' : 'de'} onClick={switchLanguage}>
-          {t('lang.switch')}
-        </button>
+        <nav class="header-links">
+          <a href={HELP_PATH} onClick={(event) => (event.preventDefault(), navigate(HELP_PATH))}>
+            {t('home.help')}
+          </a>
+          <button class="link" lang={language === 'de' ? 'en' : 'de'} onClick={switchLanguage}>
+            {t('lang.switch')}
+          </button>
+        </nav>
       </header>
       {route.page === 'home' && (
         <Home
@@ -77,6 +85,7 @@ export function App() {
       )}
       {route.page === 'meeting' && <MeetingPage key={route.room} room={route.room} onHome={() => navigate('/')} onCheck={() => navigate(CHECK_PATH)} />}
       {route.page === 'check' && <CheckPage onHome={() => navigate('/')} />}
+      {route.page === 'help' && <HelpPage onBack={() => history.back()} />}
     </TranslateContext.Provider>
   );
 }

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ParticipantId } from '../../signal/protocol.js';
 import type { Call } from '../call/call.js';
 import { CameraIcon, LeaveIcon, MicIcon } from './icons.js';
@@ -14,6 +14,18 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
   const count = participants.length + 1;
   const [securityOf, setSecurityOf] = useState<ParticipantId | null>(null);
   const inspected = participants.find((p) => p.id === securityOf);
+
+  // M and V toggle microphone and camera, unless the user is typing somewhere.
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+      const key = event.key.toLowerCase();
+      if (key === 'm' && call.hasTrack('audio')) call.setMicrophone(!call.state.local.audio);
+      else if (key === 'v' && call.hasTrack('video')) call.setCamera(!call.state.local.video);
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [call]);
 
   return (
     <main class="call">
@@ -92,6 +104,10 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
       </nav>
     </main>
   );
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  return target instanceof HTMLElement && (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 }
 
 function InvitePanel() {

@@ -94,6 +94,18 @@ describe('a three-person meeting in Chromium', () => {
     );
   });
 
+  it('mutes with the M key, and the others see the muted microphone', async () => {
+    await pages.ben.keyboard.press('m');
+    await pages.anna.waitForFunction(() =>
+      [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && tile.querySelector('.muted')),
+    );
+    expect(await pages.ben.$eval('.controls button:nth-child(1)', (button) => button.getAttribute('aria-pressed'))).toBe('true');
+    await pages.ben.keyboard.press('m');
+    await pages.anna.waitForFunction(() =>
+      [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && !tile.querySelector('.muted')),
+    );
+  });
+
   it('removes the tile of someone who leaves from everyone else within 2 seconds', async () => {
     await pages.carla.click('.controls .leave');
     await pages.carla.waitForSelector('.left');

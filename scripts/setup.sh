@@ -14,7 +14,7 @@ fi
 
 packages=(coturn openssl)
 if [[ "${1:-}" != "--production" ]]; then
-  packages+=(chromium firefox-esr fonts-dejavu-core nftables iproute2)
+  packages+=(chromium firefox-esr fonts-dejavu-core nftables iproute2 nginx-light systemd)
 fi
 
 missing=()

@@ -1,10 +1,19 @@
-// Server settings from the environment, each validated with an error that names the setting.
+// The server's settings, read from one flat record keyed by environment variable (the config
+// file, the environment and the flags are merged into it first, see config-sources.ts) and each
+// validated with an error that names the setting. Ranges and defaults live in settings.ts.
 
 import { isIPv4 } from 'node:net';
+import type { RateLimit } from './rate-limit.js';
+import { SETTINGS, type BooleanSetting, type ChoiceSetting, type IntegerSetting, type ListSetting, type TextSetting } from './settings.js';
+
+export type LogLevel = (typeof SETTINGS.logLevel.values)[number];
+export type Language = (typeof SETTINGS.defaultLanguage.values)[number];
 
 export interface Config {
   host: string;
   port: number;
+  /** The name users type (meet.example.org); undefined when Treff should go by the Host header. */
+  publicHost: string | undefined;
   /** Largest meeting; a full mesh sends every stream to every peer, so more than 8 rarely works. */
   roomCapacity: number;
   /** Directory holding the built client (index.html and assets/). */
@@ -13,7 +22,38 @@ export interface Config {
   maxMessageBytes: number;
   /** Seconds without traffic before a socket is dropped; uWS pings in between, browsers answer. */
   idleTimeoutSeconds: number;
+  /** HTTPS served by Treff itself; undefined behind a TLS-terminating proxy or on localhost. */
+  tls: TlsConfig | undefined;
+  limits: Limits;
+  /** Origins besides the page's own whose pages may open the WebSocket, lower-cased ("https://intranet.example.org"). */
+  allowedOrigins: string[];
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
+  metricsToken: string | undefined;
+  logLevel: LogLevel;
+  /** What the browser app is told at GET /client-config.json. */
+  client: ClientConfig;
   relay: RelayConfig;
+}
+
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  /** Plain-HTTP port answering every request with a redirect to HTTPS. */
+  redirectPort: number | undefined;
+  hstsMaxAgeSeconds: number;
+}
+
+export interface Limits {
+  rate: RateLimit;
+  /** A client that keeps sending after being told to slow down is cut off after this many refusals. */
+  maxRefused: number;
+  connectionsPerAddress: number;
+}
+
+export interface ClientConfig {
+  footerLinks: { privacy?: string; imprint?: string; help?: string };
+  defaultLanguage: Language;
 }
 
 /**
@@ -42,7 +82,10 @@ export interface RelayConfig {
 }
 
 export class ConfigError extends Error {
-  constructor(setting: string, problem: string) {
+  constructor(
+    readonly setting: string,
+    readonly problem: string,
+  ) {
     super(`Invalid setting ${setting}: ${problem}`);
     this.name = 'ConfigError';
   }
@@ -51,75 +94,173 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: string }): Config {
+  const dataDir = text(env, SETTINGS.dataDir) ?? defaults.dataDir ?? 'data';
   return {
-    host: env.TREFF_HOST || '0.0.0.0',
-    port: integer(env, 'TREFF_PORT', 8080, 0, 65535),
-    roomCapacity: integer(env, 'TREFF_ROOM_CAPACITY', 8, 2, 50),
-    staticDir: env.TREFF_STATIC_DIR || defaults.staticDir,
-    maxMessageBytes: integer(env, 'TREFF_MAX_MESSAGE_BYTES', 64 * 1024, 4096, 1024 * 1024),
-    idleTimeoutSeconds: integer(env, 'TREFF_IDLE_TIMEOUT', 32, 8, 960),
-    relay: loadRelayConfig(env, defaults.dataDir ?? 'data'),
+    host: text(env, SETTINGS.host) ?? '0.0.0.0',
+    port: integer(env, SETTINGS.port),
+    publicHost: hostName(env, SETTINGS.publicHost),
+    roomCapacity: integer(env, SETTINGS.roomCapacity),
+    staticDir: text(env, SETTINGS.staticDir) ?? defaults.staticDir,
+    maxMessageBytes: integer(env, SETTINGS.maxMessageBytes),
+    idleTimeoutSeconds: integer(env, SETTINGS.idleTimeout),
+    tls: loadTlsConfig(env),
+    limits: {
+      rate: { burst: integer(env, SETTINGS.rateBurst), perSecond: integer(env, SETTINGS.ratePerSecond) },
+      maxRefused: integer(env, SETTINGS.rateMaxRefused),
+      connectionsPerAddress: integer(env, SETTINGS.connectionsPerAddress),
+    },
+    allowedOrigins: items(env, SETTINGS.allowedOrigins).map((origin) => webOrigin(SETTINGS.allowedOrigins.env, origin)),
+    trustProxy: flag(env, SETTINGS.trustProxy),
+    metricsToken: secretText(env, SETTINGS.metricsToken),
+    logLevel: oneOf(env, SETTINGS.logLevel),
+    client: {
+      footerLinks: {
+        ...link(env, SETTINGS.privacyUrl, 'privacy'),
+        ...link(env, SETTINGS.imprintUrl, 'imprint'),
+        ...link(env, SETTINGS.helpUrl, 'help'),
+      },
+      defaultLanguage: oneOf(env, SETTINGS.defaultLanguage),
+    },
+    relay: loadRelayConfig(env, dataDir),
   };
 }
 
-function loadRelayConfig(env: Env, defaultDataDir: string): RelayConfig {
-  const mode = oneOf(env, 'TREFF_TURN', ['internal', 'external', 'off'] as const, 'internal');
-  const certFile = env.TREFF_TURN_CERT || undefined;
-  const keyFile = env.TREFF_TURN_KEY || undefined;
+function loadTlsConfig(env: Env): TlsConfig | undefined {
+  const certFile = text(env, SETTINGS.tlsCert);
+  const keyFile = text(env, SETTINGS.tlsKey);
   if (Boolean(certFile) !== Boolean(keyFile)) {
-    throw new ConfigError(certFile ? 'TREFF_TURN_KEY' : 'TREFF_TURN_CERT', 'TURN over TLS needs both a certificate and its key');
+    throw new ConfigError(certFile ? SETTINGS.tlsKey.env : SETTINGS.tlsCert.env, 'HTTPS needs both a certificate and its key');
   }
-  const secret = env.TREFF_TURN_SECRET || undefined;
-  if (secret !== undefined && secret.length < 16) throw new ConfigError('TREFF_TURN_SECRET', 'must be at least 16 characters');
-  const publicHost = env.TREFF_TURN_HOST || undefined;
-  if (mode === 'external' && !secret) throw new ConfigError('TREFF_TURN_SECRET', 'an external relay needs the secret it shares with Treff');
-  if (mode === 'external' && !publicHost) throw new ConfigError('TREFF_TURN_HOST', 'an external relay needs its host name');
-  const relayIp = ipv4(env, 'TREFF_TURN_RELAY_IP');
-  const externalIp = ipv4(env, 'TREFF_TURN_EXTERNAL_IP');
-  const minPort = integer(env, 'TREFF_TURN_MIN_PORT', 49152, 1024, 65535);
-  const maxPort = integer(env, 'TREFF_TURN_MAX_PORT', 65535, 1024, 65535);
-  if (maxPort < minPort) throw new ConfigError('TREFF_TURN_MAX_PORT', `${maxPort} is below TREFF_TURN_MIN_PORT ${minPort}`);
-  const allowedPeerIps = (env.TREFF_TURN_ALLOWED_PEER_IPS ?? '')
-    .split(',')
-    .map((ip) => ip.trim())
-    .filter(Boolean);
-  for (const ip of allowedPeerIps) if (!isIPv4(ip)) throw new ConfigError('TREFF_TURN_ALLOWED_PEER_IPS', `"${ip}" is not an IPv4 address`);
+  const redirectPort = optionalInteger(env, SETTINGS.httpRedirectPort);
+  if (!certFile || !keyFile) {
+    if (redirectPort !== undefined) throw new ConfigError(SETTINGS.httpRedirectPort.env, `redirecting to HTTPS needs ${SETTINGS.tlsCert.env} and ${SETTINGS.tlsKey.env}`);
+    return undefined;
+  }
+  if (redirectPort !== undefined && redirectPort === integer(env, SETTINGS.port)) {
+    throw new ConfigError(SETTINGS.httpRedirectPort.env, `${redirectPort} is also ${SETTINGS.port.env}`);
+  }
+  return { certFile, keyFile, redirectPort, hstsMaxAgeSeconds: integer(env, SETTINGS.hstsMaxAge) };
+}
+
+function loadRelayConfig(env: Env, dataDir: string): RelayConfig {
+  const mode = oneOf(env, SETTINGS.turnMode);
+  const certFile = text(env, SETTINGS.turnCert);
+  const keyFile = text(env, SETTINGS.turnKey);
+  if (Boolean(certFile) !== Boolean(keyFile)) {
+    throw new ConfigError(certFile ? SETTINGS.turnKey.env : SETTINGS.turnCert.env, 'TURN over TLS needs both a certificate and its key');
+  }
+  const secret = secretText(env, SETTINGS.turnSecret);
+  const publicHost = text(env, SETTINGS.turnHost);
+  if (mode === 'external' && !secret) throw new ConfigError(SETTINGS.turnSecret.env, 'an external relay needs the secret it shares with Treff');
+  if (mode === 'external' && !publicHost) throw new ConfigError(SETTINGS.turnHost.env, 'an external relay needs its host name');
+  const minPort = integer(env, SETTINGS.turnMinPort);
+  const maxPort = integer(env, SETTINGS.turnMaxPort);
+  if (maxPort < minPort) throw new ConfigError(SETTINGS.turnMaxPort.env, `${maxPort} is below ${SETTINGS.turnMinPort.env} ${minPort}`);
+  const allowedPeerIps = items(env, SETTINGS.turnAllowedPeerIps);
+  for (const ip of allowedPeerIps) if (!isIPv4(ip)) throw new ConfigError(SETTINGS.turnAllowedPeerIps.env, `"${ip}" is not an IPv4 address`);
   return {
     mode,
     publicHost,
-    port: integer(env, 'TREFF_TURN_PORT', 10000, 1, 65535),
-    tls: certFile && keyFile ? { port: integer(env, 'TREFF_TURN_TLS_PORT', 443, 1, 65535), certFile, keyFile } : undefined,
+    port: integer(env, SETTINGS.turnPort),
+    tls: certFile && keyFile ? { port: integer(env, SETTINGS.turnTlsPort), certFile, keyFile } : undefined,
     secret,
-    dataDir: env.TREFF_DATA_DIR || defaultDataDir,
-    credentialTtlSeconds: integer(env, 'TREFF_TURN_TTL', 4 * 3600, 60, 7 * 24 * 3600),
-    listenIp: ipv4(env, 'TREFF_TURN_LISTEN_IP'),
-    relayIp,
-    externalIp,
+    dataDir,
+    credentialTtlSeconds: integer(env, SETTINGS.turnTtl),
+    listenIp: ipv4(env, SETTINGS.turnListenIp),
+    relayIp: ipv4(env, SETTINGS.turnRelayIp),
+    externalIp: ipv4(env, SETTINGS.turnExternalIp),
     minPort,
     maxPort,
     allowedPeerIps,
   };
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `"${raw}" is not a whole number`);
-  const value = Number(raw);
-  if (value < min || value > max) throw new ConfigError(name, `${value} is outside ${min}–${max}`);
+function text(env: Env, setting: TextSetting): string | undefined {
+  const raw = env[setting.env];
+  return raw === undefined || raw === '' ? setting.default : raw;
+}
+
+/** Like text, but the value never appears in an error message. */
+function secretText(env: Env, setting: TextSetting): string | undefined {
+  const value = text(env, setting);
+  if (value !== undefined && value.length < 16) throw new ConfigError(setting.env, 'must be at least 16 characters');
   return value;
 }
 
-function oneOf<const T extends string>(env: Env, name: string, values: readonly T[], fallback: T): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(name, `"${raw}" is not one of ${values.join(', ')}`);
+function optionalInteger(env: Env, setting: IntegerSetting): number | undefined {
+  const raw = env[setting.env];
+  if (raw === undefined || raw === '') return setting.default;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(setting.env, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < setting.min || value > setting.max) throw new ConfigError(setting.env, `${value} is outside ${setting.min}–${setting.max}`);
+  return value;
+}
+
+function integer(env: Env, setting: IntegerSetting & { default: number }): number {
+  return optionalInteger(env, setting) ?? setting.default;
+}
+
+function oneOf<const T extends string>(env: Env, setting: ChoiceSetting<T>): T {
+  const raw = env[setting.env];
+  if (raw === undefined || raw === '') return setting.default;
+  if (!(setting.values as readonly string[]).includes(raw)) throw new ConfigError(setting.env, `"${raw}" is not one of ${setting.values.join(', ')}`);
   return raw as T;
 }
 
-function ipv4(env: Env, name: string): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!isIPv4(raw)) throw new ConfigError(name, `"${raw}" is not an IPv4 address`);
+function flag(env: Env, setting: BooleanSetting): boolean {
+  const raw = env[setting.env]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return setting.default;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(setting.env, `"${env[setting.env]}" is not true or false`);
+}
+
+function items(env: Env, setting: ListSetting): string[] {
+  return (env[setting.env] ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
+function ipv4(env: Env, setting: TextSetting): string | undefined {
+  const raw = text(env, setting);
+  if (raw !== undefined && !isIPv4(raw)) throw new ConfigError(setting.env, `"${raw}" is not an IPv4 address`);
   return raw;
+}
+
+function hostName(env: Env, setting: TextSetting): string | undefined {
+  const raw = text(env, setting);
+  if (raw !== undefined && !/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(raw) && !isIPv4(raw)) {
+    throw new ConfigError(setting.env, `"${raw}" is not a host name (no scheme, port or path: meet.example.org)`);
+  }
+  return raw?.toLowerCase();
+}
+
+/** "https://Intranet.example.org/" → "https://intranet.example.org" */
+function webOrigin(name: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `"${raw}" is not an origin like https://intranet.example.org`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new ConfigError(name, `"${raw}" is not an origin like https://intranet.example.org (scheme and host, optionally a port, nothing else)`);
+  }
+  return url.origin;
+}
+
+/** Footer links are followed by users: only web addresses or paths on this server. */
+function link<K extends string>(env: Env, setting: TextSetting, key: K): Partial<Record<K, string>> {
+  const raw = text(env, setting);
+  if (raw === undefined) return {};
+  if (/^\/(?!\/)/.test(raw)) return { [key]: raw } as Record<K, string>;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['http:', 'https:'].includes(url.protocol)) throw new ConfigError(setting.env, `"${raw}" is not an http(s) address or a path starting with /`);
+  return { [key]: url.href } as Record<K, string>;
 }

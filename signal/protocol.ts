@@ -29,23 +29,63 @@ export interface IceCandidate {
 
 export type IceServer = { urls: string[]; username?: string; credential?: string };
 
+/** What everyone in a meeting may know about its rules (never the password itself). */
+export interface RoomSettings {
+  locked: boolean;
+  lobby: boolean;
+  hasPassword: boolean;
+}
+
+export const MAX_PASSWORD_LENGTH = 128;
+
 // Client → server
 export type ClientMessage =
   | { type: 'hello'; version: number }
-  | { type: 'join'; room: string; name: string }
+  | { type: 'join'; room: string; name: string; password?: string; moderatorKey?: string }
   | { type: 'signal'; to: ParticipantId; data: SignalData }
   | { type: 'leave' }
-  | { type: 'ping' };
+  | { type: 'ping' }
+  // Moderator actions: the server checks the sender is the moderator.
+  | { type: 'set-password'; password: string | null }
+  | { type: 'make-moderator'; id: ParticipantId }
+  | { type: 'remove'; id: ParticipantId }
+  | { type: 'mute-all' }
+  | { type: 'lock'; locked: boolean }
+  | { type: 'lobby'; enabled: boolean }
+  | { type: 'admit'; id: ParticipantId }
+  | { type: 'decline'; id: ParticipantId };
 
 // Server → client.
 // Who offers: the newcomer, to everyone listed in its `joined`; those present answer the offer of
 // the participant announced by `participant-joined`. Both sides know their role, so offers never collide.
 export type ServerMessage =
   | { type: 'welcome'; you: ParticipantId }
-  | { type: 'joined'; room: string; you: ParticipantId; participants: Participant[]; moderator: ParticipantId; iceServers: IceServer[] }
+  | {
+      type: 'joined';
+      room: string;
+      you: ParticipantId;
+      participants: Participant[];
+      moderator: ParticipantId;
+      iceServers: IceServer[];
+      settings: RoomSettings;
+      /** Only to the moderator: proves the role after a reload of the same tab. */
+      moderatorKey?: string;
+    }
   | { type: 'participant-joined'; participant: Participant }
   | { type: 'participant-left'; id: ParticipantId }
   | { type: 'moderator-changed'; moderator: ParticipantId }
+  /** To a new moderator only. */
+  | { type: 'moderator-key'; key: string }
+  | { type: 'room-settings'; settings: RoomSettings }
+  /** To someone who knocked on a meeting with a lobby: wait to be admitted. */
+  | { type: 'lobby-waiting' }
+  /** To the moderator: someone waits in the lobby / gave up waiting. */
+  | { type: 'knocking'; participant: Participant }
+  | { type: 'knock-withdrawn'; id: ParticipantId }
+  /** To a participant the moderator removed. */
+  | { type: 'removed' }
+  /** The moderator asks everyone to mute. */
+  | { type: 'mute-request' }
   | { type: 'signal'; from: ParticipantId; data: SignalData }
   | { type: 'pong' }
   | { type: 'error'; code: ErrorCode; message: string };
@@ -62,6 +102,13 @@ export const ERROR_CODES = [
   'room-full',
   'unknown-participant', // signal addressed to someone not in the sender's room
   'rate-limited',
+  'password-required', // the meeting has a password and none was given
+  'wrong-password',
+  'too-many-attempts', // password guessing throttled
+  'room-locked',
+  'not-moderator', // a moderator action from someone who is not
+  'declined', // the moderator did not admit you from the lobby
+  'invalid-password', // a password the moderator tried to set is empty or too long
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -108,6 +155,12 @@ function participantId(obj: Json, key: string): ParticipantId {
   const id = str(obj, key, MAX_ID_LENGTH);
   if (!/^[A-Za-z0-9_-]+$/.test(id)) fail(`"${key}" is not a participant id`);
   return id;
+}
+
+function bool(obj: Json, key: string): boolean {
+  const value = obj[key];
+  if (typeof value !== 'boolean') fail(`"${key}" must be true or false`);
+  return value;
 }
 
 function int(obj: Json, key: string, min: number, max: number): number {
@@ -180,16 +233,42 @@ export function parseClientMessage(raw: unknown): ClientMessage {
       if (!room.ok) throw new ProtocolError('invalid-room-name', room.reason);
       const name = normalizeDisplayName(str(msg, 'name', 1024));
       if (!name.ok) throw new ProtocolError('invalid-name', name.reason);
-      return { type, room: room.value, name: name.value };
+      const join: ClientMessage = { type, room: room.value, name: name.value };
+      if (msg.password !== undefined) join.password = str(msg, 'password', MAX_PASSWORD_LENGTH);
+      if (msg.moderatorKey !== undefined) join.moderatorKey = str(msg, 'moderatorKey', MAX_ID_LENGTH);
+      return join;
     }
     case 'signal':
       return { type, to: participantId(msg, 'to'), data: parseSignalData(msg.data) };
     case 'leave':
     case 'ping':
+    case 'mute-all':
       return { type };
+    case 'set-password': {
+      if (msg.password === null) return { type, password: null };
+      const password = str(msg, 'password', 1024);
+      if (password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
+        throw new ProtocolError('invalid-password', `a password has 1 to ${MAX_PASSWORD_LENGTH} characters`);
+      }
+      return { type, password };
+    }
+    case 'make-moderator':
+    case 'remove':
+    case 'admit':
+    case 'decline':
+      return { type, id: participantId(msg, 'id') };
+    case 'lock':
+      return { type, locked: bool(msg, 'locked') };
+    case 'lobby':
+      return { type, enabled: bool(msg, 'enabled') };
     default:
       return unknownType(type);
   }
+}
+
+function roomSettings(raw: unknown): RoomSettings {
+  if (!isObject(raw)) fail('"settings" must be an object');
+  return { locked: bool(raw, 'locked'), lobby: bool(raw, 'lobby'), hasPassword: bool(raw, 'hasPassword') };
 }
 
 function participant(raw: unknown): Participant {
@@ -219,15 +298,31 @@ export function parseServerMessage(raw: unknown): ServerMessage {
   switch (type) {
     case 'welcome':
       return { type, you: participantId(msg, 'you') };
-    case 'joined':
-      return {
+    case 'joined': {
+      const joined: ServerMessage = {
         type,
         room: str(msg, 'room', 256),
         you: participantId(msg, 'you'),
         participants: list(msg.participants, 'participants', participant),
         moderator: participantId(msg, 'moderator'),
         iceServers: list(msg.iceServers, 'iceServers', iceServer),
+        settings: roomSettings(msg.settings),
       };
+      if (msg.moderatorKey !== undefined) joined.moderatorKey = participantId(msg, 'moderatorKey');
+      return joined;
+    }
+    case 'moderator-key':
+      return { type, key: participantId(msg, 'key') };
+    case 'room-settings':
+      return { type, settings: roomSettings(msg.settings) };
+    case 'knocking':
+      return { type, participant: participant(msg.participant) };
+    case 'knock-withdrawn':
+      return { type, id: participantId(msg, 'id') };
+    case 'lobby-waiting':
+    case 'removed':
+    case 'mute-request':
+      return { type };
     case 'participant-joined':
       return { type, participant: participant(msg.participant) };
     case 'participant-left':

@@ -1,25 +1,62 @@
-// Room state as pure logic: membership, moderator, capacity and relay routing.
-// No sockets and no timers: every operation takes an event and returns what to send to whom.
+// Room state as pure logic: membership, moderator, lobby, lock, password gate, capacity and relay
+// routing. No sockets, no clocks, no randomness of its own: every operation takes an event (and
+// the time) and returns what to send to whom.
 
-import { ProtocolError, type IceServer, type Participant, type ParticipantId, type ServerMessage, type SignalData } from './protocol.js';
+import {
+  ProtocolError,
+  type IceServer,
+  type Participant,
+  type ParticipantId,
+  type RoomSettings,
+  type ServerMessage,
+  type SignalData,
+} from './protocol.js';
 
 export type Outbox = Array<{ to: ParticipantId; message: ServerMessage }>;
+
+interface Waiting extends Participant {
+  iceServers: IceServer[];
+}
 
 interface Room {
   name: string;
   /** In order of joining: the longest-present member comes first. */
   members: Map<ParticipantId, Participant>;
   moderator: ParticipantId;
+  /** Proves the moderator role after a reload of the same tab. */
+  moderatorKey: string;
+  /** The key of a moderator who just left: honoured for a grace period, so a reload gets the role back. */
+  formerModerator: { key: string; until: number } | undefined;
+  locked: boolean;
+  lobby: boolean;
+  /** A salted scrypt hash, never the password; forgotten with the room. */
+  passwordHash: string | null;
+  /** People who knocked while the lobby is on, in order of knocking. */
+  waiting: Map<ParticipantId, Waiting>;
 }
 
 export interface RoomsOptions {
   /** A full mesh sends every stream to every peer; past about 8 people upload bandwidth runs out. */
   capacity: number;
+  /** Makes the unguessable moderator keys. */
+  newKey: () => string;
+  /** How long a moderator who left can come back with their key and take the role again. */
+  reclaimGraceMs?: number;
 }
+
+export interface JoinOptions {
+  /** The server checked the password against the room's hash before calling join. */
+  passwordVerified?: boolean;
+  moderatorKey?: string;
+  now?: number;
+}
+
+const DEFAULT_RECLAIM_GRACE_MS = 60_000;
 
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
   private readonly roomOfMember = new Map<ParticipantId, Room>();
+  private readonly roomOfWaiting = new Map<ParticipantId, Room>();
 
   constructor(private readonly options: RoomsOptions) {}
 
@@ -36,45 +73,79 @@ export class Rooms {
     return this.roomOfMember.get(id)?.name;
   }
 
-  /** Joins (and on first join creates) a room. The joiner learns who is there; everyone else learns of the joiner. */
-  join(id: ParticipantId, roomName: string, name: string, iceServers: IceServer[]): Outbox {
-    if (this.roomOfMember.has(id)) throw new ProtocolError('already-in-room', 'you are already in a meeting');
-    let room = this.rooms.get(roomName);
-    if (room && room.members.size >= this.options.capacity) {
+  /** Whether joining this room needs its password (a returning moderator's key goes past it). */
+  passwordHashFor(roomName: string, moderatorKey: string | undefined, now: number): string | null {
+    const room = this.rooms.get(roomName);
+    if (!room || this.reclaims(room, moderatorKey, now)) return null;
+    return room.passwordHash;
+  }
+
+  /**
+   * Joins (and on first join creates) a room. The joiner learns who is there; everyone else learns
+   * of the joiner. With the lobby on, the joiner waits and the moderator is asked instead.
+   */
+  join(id: ParticipantId, roomName: string, name: string, iceServers: IceServer[], options: JoinOptions = {}): Outbox {
+    if (this.roomOfMember.has(id) || this.roomOfWaiting.has(id)) throw new ProtocolError('already-in-room', 'you are already in a meeting');
+    const now = options.now ?? 0;
+    const participant: Participant = { id, name };
+    const room = this.rooms.get(roomName);
+    if (!room) {
+      const created: Room = {
+        name: roomName,
+        members: new Map(),
+        moderator: id,
+        moderatorKey: this.options.newKey(),
+        formerModerator: undefined,
+        locked: false,
+        lobby: false,
+        passwordHash: null,
+        waiting: new Map(),
+      };
+      this.rooms.set(roomName, created);
+      return this.admit(created, participant, iceServers);
+    }
+    const reclaim = this.reclaims(room, options.moderatorKey, now);
+    if (!reclaim) {
+      if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
+      if (room.locked) throw new ProtocolError('room-locked', 'the moderator has locked this meeting');
+    }
+    if (room.members.size >= this.options.capacity) {
       throw new ProtocolError('room-full', `the meeting is full (${this.options.capacity} participants)`);
     }
-    if (!room) {
-      room = { name: roomName, members: new Map(), moderator: id };
-      this.rooms.set(roomName, room);
+    if (!reclaim && room.lobby) {
+      room.waiting.set(id, { ...participant, iceServers });
+      this.roomOfWaiting.set(id, room);
+      return [
+        { to: id, message: { type: 'lobby-waiting' } },
+        { to: room.moderator, message: { type: 'knocking', participant } },
+      ];
     }
-    const participant: Participant = { id, name };
-    const others = [...room.members.values()];
-    room.members.set(id, participant);
-    this.roomOfMember.set(id, room);
-
-    const outbox: Outbox = [
-      { to: id, message: { type: 'joined', room: room.name, you: id, participants: others, moderator: room.moderator, iceServers } },
-    ];
-    for (const other of others) outbox.push({ to: other.id, message: { type: 'participant-joined', participant } });
+    const outbox = this.admit(room, participant, iceServers);
+    if (reclaim) {
+      room.formerModerator = undefined;
+      outbox.push(...this.handOver(room, id));
+    }
     return outbox;
   }
 
   /** Removes a participant (explicit leave or lost connection). Idempotent. Deletes the room with its last member. */
-  leave(id: ParticipantId): Outbox {
+  leave(id: ParticipantId, now = 0): Outbox {
+    const waitingIn = this.roomOfWaiting.get(id);
+    if (waitingIn) {
+      waitingIn.waiting.delete(id);
+      this.roomOfWaiting.delete(id);
+      return [{ to: waitingIn.moderator, message: { type: 'knock-withdrawn', id } }];
+    }
     const room = this.roomOfMember.get(id);
     if (!room) return [];
     room.members.delete(id);
     this.roomOfMember.delete(id);
-    if (room.members.size === 0) {
-      this.rooms.delete(room.name);
-      return [];
-    }
+    if (room.members.size === 0) return this.deleteRoom(room);
     const outbox: Outbox = [];
-    const remaining = [...room.members.keys()];
-    for (const other of remaining) outbox.push({ to: other, message: { type: 'participant-left', id } });
+    for (const other of room.members.keys()) outbox.push({ to: other, message: { type: 'participant-left', id } });
     if (room.moderator === id) {
-      room.moderator = remaining[0]!;
-      for (const other of remaining) outbox.push({ to: other, message: { type: 'moderator-changed', moderator: room.moderator } });
+      room.formerModerator = { key: room.moderatorKey, until: now + (this.options.reclaimGraceMs ?? DEFAULT_RECLAIM_GRACE_MS) };
+      outbox.push(...this.handOver(room, room.members.keys().next().value!));
     }
     return outbox;
   }
@@ -88,4 +159,140 @@ export class Rooms {
     }
     return [{ to, message: { type: 'signal', from, data } }];
   }
+
+  // Moderator actions. Each checks the sender really is the moderator of the room it acts on.
+
+  /** For work the server does before a moderator action (hashing a password): refuse early. */
+  requireModerator(id: ParticipantId): void {
+    this.moderatedBy(id);
+  }
+
+  setPassword(by: ParticipantId, passwordHash: string | null): Outbox {
+    const room = this.moderatedBy(by);
+    room.passwordHash = passwordHash;
+    return this.settingsChanged(room);
+  }
+
+  makeModerator(by: ParticipantId, target: ParticipantId): Outbox {
+    const room = this.moderatedBy(by);
+    this.requireMember(room, target);
+    if (target === by) return [];
+    return this.handOver(room, target);
+  }
+
+  remove(by: ParticipantId, target: ParticipantId, now = 0): Outbox {
+    const room = this.moderatedBy(by);
+    this.requireMember(room, target);
+    if (target === by) throw new ProtocolError('unknown-participant', 'to leave, use leave');
+    return [{ to: target, message: { type: 'removed' } }, ...this.leave(target, now)];
+  }
+
+  muteAll(by: ParticipantId): Outbox {
+    const room = this.moderatedBy(by);
+    return [...room.members.keys()].filter((id) => id !== by).map((to) => ({ to, message: { type: 'mute-request' } }));
+  }
+
+  setLocked(by: ParticipantId, locked: boolean): Outbox {
+    const room = this.moderatedBy(by);
+    room.locked = locked;
+    return this.settingsChanged(room);
+  }
+
+  /** Turning the lobby off lets in everyone who is waiting, as far as there is room. */
+  setLobby(by: ParticipantId, enabled: boolean): Outbox {
+    const room = this.moderatedBy(by);
+    room.lobby = enabled;
+    const outbox = this.settingsChanged(room);
+    if (!enabled) for (const id of [...room.waiting.keys()]) outbox.push(...this.admitWaiting(room, id));
+    return outbox;
+  }
+
+  admitFromLobby(by: ParticipantId, target: ParticipantId): Outbox {
+    const room = this.moderatedBy(by);
+    if (!room.waiting.has(target)) throw new ProtocolError('unknown-participant', 'nobody by that id is waiting');
+    if (room.members.size >= this.options.capacity) {
+      throw new ProtocolError('room-full', `the meeting is full (${this.options.capacity} participants)`);
+    }
+    return this.admitWaiting(room, target);
+  }
+
+  decline(by: ParticipantId, target: ParticipantId): Outbox {
+    const room = this.moderatedBy(by);
+    if (!room.waiting.delete(target)) throw new ProtocolError('unknown-participant', 'nobody by that id is waiting');
+    this.roomOfWaiting.delete(target);
+    return [{ to: target, message: { type: 'error', code: 'declined', message: 'the moderator did not let you in' } }];
+  }
+
+  private reclaims(room: Room, key: string | undefined, now: number): boolean {
+    if (!key) return false;
+    return key === room.moderatorKey || (room.formerModerator?.key === key && now <= room.formerModerator.until);
+  }
+
+  private admit(room: Room, participant: Participant, iceServers: IceServer[]): Outbox {
+    const others = [...room.members.values()];
+    room.members.set(participant.id, participant);
+    this.roomOfMember.set(participant.id, room);
+    const joined: ServerMessage = {
+      type: 'joined',
+      room: room.name,
+      you: participant.id,
+      participants: others,
+      moderator: room.moderator,
+      iceServers,
+      settings: settingsOf(room),
+    };
+    if (room.moderator === participant.id) joined.moderatorKey = room.moderatorKey;
+    const outbox: Outbox = [{ to: participant.id, message: joined }];
+    for (const other of others) outbox.push({ to: other.id, message: { type: 'participant-joined', participant } });
+    return outbox;
+  }
+
+  private admitWaiting(room: Room, id: ParticipantId): Outbox {
+    const waiting = room.waiting.get(id);
+    if (!waiting || room.members.size >= this.options.capacity) return [];
+    room.waiting.delete(id);
+    this.roomOfWaiting.delete(id);
+    const { iceServers, ...participant } = waiting;
+    return this.admit(room, participant, iceServers);
+  }
+
+  /** Gives the role to `to` with a fresh key only they know, and the list of people waiting. */
+  private handOver(room: Room, to: ParticipantId): Outbox {
+    room.moderator = to;
+    room.moderatorKey = this.options.newKey();
+    const outbox: Outbox = [...room.members.keys()].map((id) => ({ to: id, message: { type: 'moderator-changed', moderator: to } }));
+    outbox.push({ to, message: { type: 'moderator-key', key: room.moderatorKey } });
+    for (const waiting of room.waiting.values()) outbox.push({ to, message: { type: 'knocking', participant: { id: waiting.id, name: waiting.name } } });
+    return outbox;
+  }
+
+  private deleteRoom(room: Room): Outbox {
+    this.rooms.delete(room.name);
+    const outbox: Outbox = [];
+    for (const id of room.waiting.keys()) {
+      this.roomOfWaiting.delete(id);
+      outbox.push({ to: id, message: { type: 'error', code: 'declined', message: 'the meeting ended before you were let in' } });
+    }
+    return outbox;
+  }
+
+  private moderatedBy(id: ParticipantId): Room {
+    const room = this.roomOfMember.get(id);
+    if (!room) throw new ProtocolError('not-in-room', 'join a meeting first');
+    if (room.moderator !== id) throw new ProtocolError('not-moderator', 'only the moderator can do that');
+    return room;
+  }
+
+  private requireMember(room: Room, id: ParticipantId): void {
+    if (!room.members.has(id)) throw new ProtocolError('unknown-participant', 'no such participant in your meeting');
+  }
+
+  private settingsChanged(room: Room): Outbox {
+    const settings = settingsOf(room);
+    return [...room.members.keys()].map((to) => ({ to, message: { type: 'room-settings', settings } }));
+  }
+}
+
+function settingsOf(room: Room): RoomSettings {
+  return { locked: room.locked, lobby: room.lobby, hasPassword: room.passwordHash !== null };
 }

@@ -1,13 +1,22 @@
-// The uWS app: static client, /healthz and the signalling WebSocket. A thin shell around Rooms:
-// it turns socket events into room events and room results into sends.
+// The uWS app: static client, health, readiness, metrics, client settings and the signalling
+// WebSocket. A thin shell around Rooms: it turns socket events into room events and room results
+// into sends.
 
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from './config.js';
+import { metricsAccess, redirectTarget, respond } from './http.js';
+import { createLogger, type Logger } from './log.js';
+import { Counters, renderMetrics } from './metrics.js';
+import { clientAddress, isAllowedOrigin } from './origin.js';
 import { PROTOCOL_VERSION, ProtocolError, parseClientMessage, type ClientMessage, type ErrorCode, type IceServer, type ParticipantId, type ServerMessage } from './protocol.js';
-import { admit, newBucket, type RateLimit, type TokenBucket } from './rate-limit.js';
+import { FailedAttempts } from './attempts.js';
+import { hashPassword, verifyPassword } from './password.js';
+import { admit, newBucket, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
-import { SECURITY_HEADERS, chooseEncoding, isAppPath, loadStaticFiles, type StaticFile } from './static.js';
+import { chooseEncoding, isAppPath, loadStaticFiles, securityHeaders, type StaticFile } from './static.js';
+import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
 
 interface SocketData {
@@ -16,11 +25,27 @@ interface SocketData {
   host: string;
   greeted: boolean;
   bucket: TokenBucket;
+  /** The client's IP address, for the per-address connection limit. Never logged. */
+  address: string;
+  /** Which app (certificate generation) accepted the socket. */
+  generation: number;
+  /** Closed at open for exceeding the per-address limit: never counted, never in a room. */
+  refused: boolean;
 }
 
 export interface RunningServer {
   port: number;
   rooms: Rooms;
+  counters: Counters;
+  /** The certificate being served, when serving HTTPS. */
+  readonly certificate: CertificateInfo | undefined;
+  /**
+   * Re-reads the certificate and key files and serves new connections with them; open
+   * connections keep theirs. Throws (and keeps serving the old certificate) if the files are bad.
+   */
+  reloadCertificate(): Promise<CertificateInfo>;
+  /** The plain-HTTP redirect listener's port, when there is one. */
+  redirectPort: number | undefined;
   /** Stops accepting, tells every client the server is going away, resolves when all sockets are closed. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -30,31 +55,50 @@ export const CloseCode = {
   GoingAway: 1001,
   VersionMismatch: 4001,
   RateLimited: 4008,
+  TooManyConnections: 4029,
 } as const;
-
-const RATE_LIMIT: RateLimit = { burst: 400, perSecond: 100 };
-/** A client that keeps sending after being told to slow down is cut off. */
-const MAX_REFUSED = 200;
 
 export interface ServerOptions {
   config: Config;
   /** ICE servers (with fresh TURN credentials) for a participant that just joined. */
   iceServersFor?: (id: ParticipantId, requestHost: string) => IceServer[];
-  log?: (line: string) => void;
+  logger?: Logger;
+  /** For /readyz beyond "listening": e.g. whether the internal relay runs. */
+  readiness?: () => { ready: boolean; reason?: string };
+  /** For /metrics: the relay's state. */
+  relayStatus?: () => { up: boolean; restarts: number };
 }
 
-export function startServer({ config, iceServersFor = () => [], log = console.log }: ServerOptions): Promise<RunningServer> {
+export async function startServer({ config, iceServersFor = () => [], logger = createLogger({ level: config.logLevel }), readiness, relayStatus }: ServerOptions): Promise<RunningServer> {
   const uws = loadNativeUws();
-  const rooms = new Rooms({ capacity: config.roomCapacity });
+  const counters = new Counters();
+  let certificate = config.tls ? checkCertificate(config.tls) : undefined;
+  const headers = securityHeaders(config.tls);
+  const connectionsFrom = new Map<string, number>();
+  const rooms = new Rooms({ capacity: config.roomCapacity, newKey: () => randomBytes(18).toString('base64url') });
+  // Password guessing: a few tries per address, a few more per meeting, in a ten-minute window.
+  const failedByAddress = new FailedAttempts({ maxFailures: 10, windowMs: 10 * 60_000 });
+  const failedByRoom = new FailedAttempts({ maxFailures: 30, windowMs: 10 * 60_000 });
+  const pruneAttempts = setInterval(() => {
+    failedByAddress.prune(Date.now());
+    failedByRoom.prune(Date.now());
+  }, 60_000).unref();
   const sockets = new Map<ParticipantId, WebSocket<SocketData>>();
   const files = loadStaticFiles(config.staticDir);
   const index = files.get('/index.html');
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
 
   const send = (to: ParticipantId, message: ServerMessage) => sockets.get(to)?.send(JSON.stringify(message));
-  const deliver = (outbox: Outbox) => outbox.forEach(({ to, message }) => send(to, message));
-  const sendError = (ws: WebSocket<SocketData>, code: ErrorCode, message: string) =>
+  const deliver = (outbox: Outbox) =>
+    outbox.forEach(({ to, message }) => {
+      if (message.type === 'joined') counters.inc('joins');
+      else if (message.type === 'signal') counters.inc('signalsRelayed');
+      send(to, message);
+    });
+  const sendError = (ws: WebSocket<SocketData>, code: ErrorCode, message: string) => {
+    counters.inc('refusals', code);
     ws.send(JSON.stringify({ type: 'error', code, message } satisfies ServerMessage));
+  };
 
   function handle(ws: WebSocket<SocketData>, data: SocketData, msg: ClientMessage): void {
     if (!data.greeted && msg.type !== 'hello') throw new ProtocolError('hello-required', 'send hello first');
@@ -69,21 +113,72 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
         ws.send(JSON.stringify({ type: 'welcome', you: data.id } satisfies ServerMessage));
         return;
       case 'join':
-        return deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id, data.host)));
+        return inBackground(ws, data, joinRoom(data, msg));
       case 'signal':
         return deliver(rooms.relay(data.id, msg.to, msg.data));
       case 'leave':
-        return deliver(rooms.leave(data.id));
+        return deliver(rooms.leave(data.id, Date.now()));
       case 'ping':
         ws.send(JSON.stringify({ type: 'pong' } satisfies ServerMessage));
         return;
+      case 'set-password':
+        rooms.requireModerator(data.id);
+        if (msg.password === null) return deliver(rooms.setPassword(data.id, null));
+        return inBackground(ws, data, hashPassword(msg.password).then((hash) => deliver(rooms.setPassword(data.id, hash))));
+      case 'make-moderator':
+        return deliver(rooms.makeModerator(data.id, msg.id));
+      case 'remove':
+        return deliver(rooms.remove(data.id, msg.id, Date.now()));
+      case 'mute-all':
+        return deliver(rooms.muteAll(data.id));
+      case 'lock':
+        return deliver(rooms.setLocked(data.id, msg.locked));
+      case 'lobby':
+        return deliver(rooms.setLobby(data.id, msg.enabled));
+      case 'admit':
+        return deliver(rooms.admitFromLobby(data.id, msg.id));
+      case 'decline':
+        return deliver(rooms.decline(data.id, msg.id));
     }
+  }
+
+  /** Checks the password (slow on purpose, so off the event loop) before the room decides. */
+  async function joinRoom(data: SocketData, msg: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
+    const hash = rooms.passwordHashFor(msg.room, msg.moderatorKey, Date.now());
+    let passwordVerified = false;
+    if (hash) {
+      if (msg.password === undefined) throw new ProtocolError('password-required', 'this meeting needs a password');
+      const now = Date.now();
+      const wait = Math.max(failedByAddress.retryAfter(data.address, now), failedByRoom.retryAfter(msg.room, now));
+      if (wait > 0) throw new ProtocolError('too-many-attempts', `too many wrong passwords: try again in ${Math.ceil(wait / 1000)} seconds`);
+      passwordVerified = await verifyPassword(msg.password, hash);
+      if (!passwordVerified) {
+        failedByAddress.fail(data.address, Date.now());
+        failedByRoom.fail(msg.room, Date.now());
+        throw new ProtocolError('wrong-password', 'wrong password');
+      }
+    }
+    if (!sockets.has(data.id)) return; // gone while the password was checked
+    const options = { passwordVerified, now: Date.now(), ...(msg.moderatorKey ? { moderatorKey: msg.moderatorKey } : {}) };
+    deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id, data.host), options));
+  }
+
+  /** Runs async work for a message; its protocol errors go back to the sender, if still connected. */
+  function inBackground(ws: WebSocket<SocketData>, data: SocketData, work: Promise<void>): void {
+    work.catch((error: unknown) => {
+      if (!(error instanceof ProtocolError)) return logger.error('message handling failed', { error: String(error) });
+      if (sockets.has(data.id)) sendError(ws, error.code, error.message);
+    });
   }
 
   function onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer): void {
     const data = ws.getUserData();
-    const verdict = admit(data.bucket, RATE_LIMIT, MAX_REFUSED, Date.now());
-    if (verdict === 'cut-off') return ws.end(CloseCode.RateLimited, 'too many messages');
+    counters.inc('messagesReceived');
+    const verdict = admit(data.bucket, config.limits.rate, config.limits.maxRefused, Date.now());
+    if (verdict === 'cut-off') {
+      counters.inc('refusals', 'flood-cut-off');
+      return ws.end(CloseCode.RateLimited, 'too many messages');
+    }
     if (verdict === 'refuse') {
       if (data.bucket.refused === 1) sendError(ws, 'rate-limited', 'too many messages: slow down');
       return;
@@ -93,101 +188,253 @@ export function startServer({ config, iceServersFor = () => [], log = console.lo
       handle(ws, data, parseClientMessage(Buffer.from(message).toString('utf8')));
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
+      logger.debug('message refused', { participant: data.id, code: error.code });
       sendError(ws, error.code, error.message);
     }
   }
 
-  const app: TemplatedApp = uws.App();
-  app.ws<SocketData>('/ws', {
-    maxPayloadLength: config.maxMessageBytes,
-    idleTimeout: config.idleTimeoutSeconds,
-    sendPingsAutomatically: true,
-    maxBackpressure: 1024 * 1024,
-    closeOnBackpressureLimit: 1,
-    upgrade(res, req, context) {
-      res.upgrade<SocketData>(
-        {
-          id: randomBytes(9).toString('base64url'),
-          host: hostnameOf(req.getHeader('host')),
-          greeted: false,
-          bucket: newBucket(RATE_LIMIT, Date.now()),
-        },
-        req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
-        req.getHeader('sec-websocket-extensions'),
-        context,
-      );
-    },
-    open(ws) {
-      sockets.set(ws.getUserData().id, ws);
-    },
-    message: onMessage,
-    close(ws) {
-      const { id } = ws.getUserData();
-      sockets.delete(id);
-      // On shutdown nobody is told that others left: their calls go on peer to peer.
-      if (closing) {
-        if (sockets.size === 0) closing.resolve();
-      } else {
-        deliver(rooms.leave(id));
-      }
-    },
-  });
+  // A new certificate means a new SSLApp (uWS reads certificates only when an app is made), so
+  // the routes are registered once per app; all apps share the sockets, rooms and counters.
+  let generation = 0;
+  const apps = new Map<number, { app: TemplatedApp; open: number }>();
+  const createApp = (): TemplatedApp => {
+    const app = config.tls ? uws.SSLApp({ cert_file_name: config.tls.certFile, key_file_name: config.tls.keyFile }) : uws.App();
+    apps.set(++generation, { app, open: 0 });
+    registerRoutes(app, generation);
+    return app;
+  };
+  // Drops our reference to an old app once it has no sockets left, so reloads do not pile up apps.
+  const release = (gen: number) => {
+    const entry = apps.get(gen);
+    if (entry && entry.open === 0 && gen !== generation) apps.delete(gen);
+  };
 
-  app.get('/healthz', (res) => {
-    res.writeHeader('Content-Type', 'text/plain; charset=utf-8').writeHeader('Cache-Control', 'no-store').end('ok');
-  });
+  function registerRoutes(app: TemplatedApp, appGeneration: number): void {
+    app.ws<SocketData>('/ws', {
+      maxPayloadLength: config.maxMessageBytes,
+      idleTimeout: config.idleTimeoutSeconds,
+      sendPingsAutomatically: true,
+      // A client that does not read cannot make the server hold more than this for it.
+      maxBackpressure: 1024 * 1024,
+      closeOnBackpressureLimit: 1,
+      upgrade(res, req, context) {
+        // Everything is read out of req here: uWS reuses it once this handler returns.
+        const origin = req.getHeader('origin');
+        const hostHeader = req.getHeader('host');
+        if (!isAllowedOrigin(origin, hostHeader, config.allowedOrigins, config.publicHost)) {
+          counters.inc('refusals', 'origin');
+          logger.info('refused a WebSocket opened by a page of another origin', { origin });
+          return respond(res, '403 Forbidden', headers, 'text/plain; charset=utf-8', 'pages of this origin may not connect to this Treff server');
+        }
+        res.upgrade<SocketData>(
+          {
+            id: randomBytes(9).toString('base64url'),
+            host: hostnameOf(hostHeader),
+            greeted: false,
+            bucket: newBucket(config.limits.rate, Date.now()),
+            address: clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), config.trustProxy),
+            generation: appGeneration,
+            refused: false,
+          },
+          req.getHeader('sec-websocket-key'),
+          req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'),
+          context,
+        );
+      },
+      open(ws) {
+        const data = ws.getUserData();
+        const fromAddress = connectionsFrom.get(data.address) ?? 0;
+        if (fromAddress >= config.limits.connectionsPerAddress) {
+          data.refused = true;
+          counters.inc('refusals', 'too-many-connections');
+          logger.warn('refused a connection: too many from one address', { limit: config.limits.connectionsPerAddress });
+          return ws.end(CloseCode.TooManyConnections, 'too many connections from your address');
+        }
+        connectionsFrom.set(data.address, fromAddress + 1);
+        apps.get(data.generation)!.open += 1;
+        counters.inc('connectionsOpened');
+        sockets.set(data.id, ws);
+      },
+      message: onMessage,
+      close(ws) {
+        const data = ws.getUserData();
+        if (data.refused) return;
+        const fromAddress = (connectionsFrom.get(data.address) ?? 1) - 1;
+        if (fromAddress > 0) connectionsFrom.set(data.address, fromAddress);
+        else connectionsFrom.delete(data.address);
+        apps.get(data.generation)!.open -= 1;
+        release(data.generation);
+        sockets.delete(data.id);
+        // On shutdown nobody is told that others left: their calls go on peer to peer.
+        if (closing) {
+          if (sockets.size === 0) closing.resolve();
+        } else {
+          deliver(rooms.leave(data.id, Date.now()));
+        }
+      },
+    });
 
-  app.get('/*', (res, req) => {
-    const path = req.getUrl();
-    const file = files.get(path) ?? (isAppPath(path) ? index : undefined);
-    if (!file) return notFound(res);
-    serveFile(res, req, file);
-  });
+    app.get('/healthz', (res) => respond(res, '200 OK', headers, 'text/plain; charset=utf-8', 'ok'));
 
-  app.any('/*', (res) => {
-    res.writeStatus('405 Method Not Allowed').writeHeader('Allow', 'GET').end();
-  });
+    app.get('/readyz', (res) => {
+      const state = closing || !listenSocket ? { ready: false, reason: 'not listening' } : (readiness?.() ?? { ready: true });
+      if (state.ready) respond(res, '200 OK', headers, 'text/plain; charset=utf-8', 'ready');
+      else respond(res, '503 Service Unavailable', headers, 'text/plain; charset=utf-8', `not ready: ${state.reason ?? 'unknown'}`);
+    });
 
-  let closing: { resolve: () => void } | undefined;
-
-  return new Promise((resolve, reject) => {
-    app.listen(config.host, config.port, (listenSocket: us_listen_socket | false) => {
-      if (!listenSocket) return reject(new Error(`Cannot listen on ${config.host}:${config.port} (in use, or not permitted)`));
-      const port = uws.us_socket_local_port(listenSocket);
-      log(`signalling server listening on ${config.host}:${port}`);
-      resolve({
-        port,
-        rooms,
-        close(timeoutMs = 3000) {
-          uws.us_listen_socket_close(listenSocket);
-          return new Promise<void>((done) => {
-            const timer = setTimeout(() => {
-              for (const ws of sockets.values()) ws.close();
-              done();
-            }, timeoutMs);
-            closing = {
-              resolve: () => {
-                clearTimeout(timer);
-                done();
-              },
-            };
-            if (sockets.size === 0) return closing.resolve();
-            for (const ws of [...sockets.values()]) ws.end(CloseCode.GoingAway, 'server shutting down');
-          });
-        },
+    app.get('/metrics', (res, req) => {
+      const access = metricsAccess({
+        token: config.metricsToken,
+        authorization: req.getHeader('authorization'),
+        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        proxied: Boolean(req.getHeader('x-forwarded-for') || req.getHeader('forwarded') || req.getHeader('x-real-ip')),
       });
+      if (access === 'unauthorized') return respond(res, '401 Unauthorized', headers, 'text/plain; charset=utf-8', 'metrics need the bearer token', [['WWW-Authenticate', 'Bearer']]);
+      if (access === 'forbidden') return respond(res, '403 Forbidden', headers, 'text/plain; charset=utf-8', 'metrics are served to this machine only (or set TREFF_METRICS_TOKEN)');
+      const relay = relayStatus?.();
+      const memory = process.memoryUsage();
+      const body = renderMetrics(counters, {
+        connections: sockets.size,
+        rooms: rooms.roomCount,
+        participants: rooms.participantCount,
+        relayUp: relay ? Number(relay.up) : undefined,
+        relayRestarts: relay?.restarts,
+        tlsExpiry: certificate ? Math.floor(certificate.validTo.getTime() / 1000) : undefined,
+        residentMemory: memory.rss,
+        heapUsed: memory.heapUsed,
+        uptime: Math.round(process.uptime()),
+      });
+      respond(res, '200 OK', headers, 'text/plain; version=0.0.4; charset=utf-8', body);
+    });
+
+    app.get('/client-config.json', (res) => respond(res, '200 OK', headers, 'application/json; charset=utf-8', clientConfigJson));
+
+    app.get('/*', (res, req) => {
+      const path = req.getUrl();
+      const file = files.get(path) ?? (isAppPath(path) ? index : undefined);
+      if (!file) return respond(res, '404 Not Found', headers, 'text/plain; charset=utf-8', 'not found');
+      serveFile(res, req, file, headers);
+    });
+
+    app.any('/*', (res) => respond(res, '405 Method Not Allowed', headers, 'text/plain; charset=utf-8', 'method not allowed', [['Allow', 'GET']]));
+  }
+
+  const clientConfigJson = JSON.stringify(config.client);
+  let closing: { resolve: () => void } | undefined;
+  let listenSocket: us_listen_socket | undefined;
+  const listen = (app: TemplatedApp, port: number) => new Promise<us_listen_socket | false>((resolve) => app.listen(config.host, port, resolve));
+
+  // Measured with this uWS build: listen sockets share a port (SO_REUSEPORT) only if it was
+  // chosen explicitly; one bound to port 0 cannot be shared. A certificate reload overlaps the
+  // old and the new listener on the port, so with TLS a free port is picked up front.
+  const port = config.tls && config.port === 0 ? await freePort(config.host) : config.port;
+  const first = await listen(createApp(), port);
+  if (!first) throw new Error(`Cannot listen on ${config.host}:${port} (in use, or not permitted)`);
+  listenSocket = first;
+  const boundPort = uws.us_socket_local_port(first);
+  logger.info('signalling server listening', { host: config.host, port: boundPort, tls: Boolean(config.tls) });
+  if (certificate) logger.info('serving HTTPS', { subject: certificate.subject, fingerprint256: certificate.fingerprint256, validTo: certificate.validTo.toISOString() });
+
+  let redirectSocket: us_listen_socket | undefined;
+  if (config.tls?.redirectPort !== undefined) {
+    const plainHeaders = securityHeaders(undefined);
+    const redirect = uws.App().any('/*', (res, req) => {
+      const target = redirectTarget(req.getHeader('host'), req.getUrl(), req.getQuery() ?? '', boundPort, config.publicHost);
+      if (!target) return respond(res, '400 Bad Request', plainHeaders, 'text/plain; charset=utf-8', 'bad Host header');
+      respond(res, '308 Permanent Redirect', plainHeaders, 'text/plain; charset=utf-8', `see ${target}`, [['Location', target]]);
+    });
+    const socket = await listen(redirect, config.tls.redirectPort);
+    if (!socket) {
+      uws.us_listen_socket_close(first);
+      throw new Error(`Cannot listen on ${config.host}:${config.tls.redirectPort} for the HTTPS redirect (in use, or not permitted)`);
+    }
+    redirectSocket = socket;
+    logger.info('redirecting plain HTTP to HTTPS', { port: uws.us_socket_local_port(socket) });
+  }
+
+  let reloading = Promise.resolve<unknown>(undefined);
+  const reloadCertificate = async (): Promise<CertificateInfo> => {
+    const tls = config.tls;
+    if (!tls) throw new Error('not serving HTTPS: there is no certificate to reload');
+    if (closing || !listenSocket) throw new Error('shutting down');
+    let info: CertificateInfo;
+    try {
+      info = checkCertificate(tls);
+      const next = await listen(createApp(), boundPort);
+      if (!next) throw new Error(`cannot listen on port ${boundPort} a second time for the new certificate`);
+      // Both listen now; closing the old one leaves its open connections running.
+      uws.us_listen_socket_close(listenSocket);
+      listenSocket = next;
+      for (const gen of [...apps.keys()]) release(gen);
+    } catch (error) {
+      counters.inc('tlsReloads', 'failed');
+      logger.error('certificate reload failed; still serving the previous certificate', { reason: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    certificate = info;
+    counters.inc('tlsReloads', 'ok');
+    logger.info('certificate reloaded', { fingerprint256: info.fingerprint256, validTo: info.validTo.toISOString() });
+    return info;
+  };
+
+  return {
+    port: boundPort,
+    rooms,
+    counters,
+    get certificate() {
+      return certificate;
+    },
+    reloadCertificate() {
+      // One reload at a time: two overlapping ones would each close the other's listener.
+      const result = reloading.then(reloadCertificate, reloadCertificate);
+      reloading = result.catch(() => undefined);
+      return result;
+    },
+    redirectPort: redirectSocket ? uws.us_socket_local_port(redirectSocket) : undefined,
+    close(timeoutMs = 3000) {
+      clearInterval(pruneAttempts);
+      if (listenSocket) uws.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+      if (redirectSocket) uws.us_listen_socket_close(redirectSocket);
+      redirectSocket = undefined;
+      return new Promise<void>((done) => {
+        const timer = setTimeout(() => {
+          for (const ws of sockets.values()) ws.close();
+          done();
+        }, timeoutMs);
+        closing = {
+          resolve: () => {
+            clearTimeout(timer);
+            done();
+          },
+        };
+        if (sockets.size === 0) return closing.resolve();
+        for (const ws of [...sockets.values()]) ws.end(CloseCode.GoingAway, 'server shutting down');
+      });
+    },
+  };
+}
+
+/** A port nobody listens on now, found by binding port 0 with Node (which does not share ports). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
     });
   });
 }
 
-function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile): void {
+function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, security: ReadonlyArray<[string, string]>): void {
   const encoding = chooseEncoding(file, req.getHeader('accept-encoding'));
   const body = encoding === 'identity' ? file.identity : file[encoding]!;
   res.cork(() => {
     res.writeHeader('Content-Type', file.contentType).writeHeader('Cache-Control', file.cacheControl).writeHeader('Vary', 'Accept-Encoding');
     if (encoding !== 'identity') res.writeHeader('Content-Encoding', encoding);
-    for (const [name, value] of SECURITY_HEADERS) res.writeHeader(name, value);
+    for (const [name, value] of security) res.writeHeader(name, value);
     res.end(body);
   });
 }
@@ -197,8 +444,4 @@ export function hostnameOf(hostHeader: string): string {
   const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
   if (bracketed) return bracketed[1]!;
   return hostHeader.replace(/:\d+$/, '');
-}
-
-function notFound(res: HttpResponse): void {
-  res.writeStatus('404 Not Found').writeHeader('Content-Type', 'text/plain; charset=utf-8').end('not found');
 }

@@ -79,10 +79,10 @@ export function isMeetingPath(path: string): boolean {
 
 /** Paths the single-page app answers: the start page, the connection check and meeting links. */
 export function isAppPath(path: string): boolean {
-  return path === '/' || path === '/-/check' || isMeetingPath(path);
+  return path === '/' || path === '/-/check' || path === '/-/help' || isMeetingPath(path);
 }
 
-/** Sent with every page: the app loads nothing but its own files (no CDNs, no inline script). */
+/** Sent with every response: the app loads nothing but its own files (no CDNs, no inline script). */
 export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   [
     'Content-Security-Policy',
@@ -93,3 +93,10 @@ export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   ['Referrer-Policy', 'no-referrer'],
   ['Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)'],
 ];
+
+/** The headers for every response: SECURITY_HEADERS, plus HSTS when the response goes out over TLS. */
+export function securityHeaders(tls: { hstsMaxAgeSeconds: number } | undefined): ReadonlyArray<[string, string]> {
+  if (!tls) return SECURITY_HEADERS;
+  // Browsers ignore HSTS over plain HTTP, and max-age=0 is how an operator takes it back.
+  return [...SECURITY_HEADERS, ['Strict-Transport-Security', `max-age=${tls.hstsMaxAgeSeconds}`]];
+}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { loadConfig, type Config } from '../../signal/config.js';
 import { PROTOCOL_VERSION, parseServerMessage, type ServerMessage } from '../../signal/protocol.js';
+import { silentLogger } from '../../signal/log.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../signal/server.js';
 
 export const TEST_INDEX_HTML =
@@ -25,7 +26,9 @@ export interface TestServer {
 
 export interface TestServerOverrides extends Partial<Config> {
   iceServersFor?: ServerOptions['iceServersFor'];
-  log?: ServerOptions['log'];
+  logger?: ServerOptions['logger'];
+  readiness?: ServerOptions['readiness'];
+  relayStatus?: ServerOptions['relayStatus'];
 }
 
 /** Writes a minimal built client to a temp dir, unless staticDir is given. */
@@ -38,7 +41,7 @@ export function writeTestStaticDir(): string {
 }
 
 export async function startTestServer(overrides: TestServerOverrides = {}): Promise<TestServer> {
-  const { iceServersFor, log = () => {}, ...configOverrides } = overrides;
+  const { iceServersFor, logger = silentLogger, readiness, relayStatus, ...configOverrides } = overrides;
   const ownStaticDir = configOverrides.staticDir === undefined ? writeTestStaticDir() : undefined;
   const config: Config = {
     ...loadConfig({ TREFF_TURN: 'off' }, { staticDir: '' }),
@@ -49,15 +52,15 @@ export async function startTestServer(overrides: TestServerOverrides = {}): Prom
   };
   let server: RunningServer;
   try {
-    server = await startServer({ config, log, ...(iceServersFor ? { iceServersFor } : {}) });
+    server = await startServer({ config, logger, readiness, relayStatus, ...(iceServersFor ? { iceServersFor } : {}) });
   } catch (error) {
     if (ownStaticDir) rmSync(ownStaticDir, { recursive: true, force: true });
     throw error;
   }
   let closed: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${server.port}`,
-    wsUrl: `ws://127.0.0.1:${server.port}/ws`,
+    url: `${config.tls ? 'https' : 'http'}://127.0.0.1:${server.port}`,
+    wsUrl: `${config.tls ? 'wss' : 'ws'}://127.0.0.1:${server.port}/ws`,
     port: server.port,
     server,
     close() {
@@ -122,9 +125,10 @@ export class TestClient {
     socket.on('error', () => {});
   }
 
-  static connect(wsUrl: string, label = 'client'): Promise<TestClient> {
+  /** `options` e.g. { ca } to trust a test certificate for wss://, or { origin } to play a web page. */
+  static connect(wsUrl: string, label = 'client', options?: WebSocket.ClientOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(wsUrl);
+      const socket = new WebSocket(wsUrl, options);
       const client = new TestClient(label, socket);
       socket.once('open', () => resolve(client));
       socket.once('error', (error) => reject(new Error(`${label}: cannot connect to ${wsUrl}: ${error.message}`)));
@@ -227,8 +231,8 @@ export class TestClient {
 }
 
 /** Connects a client and says hello, like a browser opening the app. */
-export async function greetedClient(wsUrl: string, label: string): Promise<TestClient> {
-  const client = await TestClient.connect(wsUrl, label);
+export async function greetedClient(wsUrl: string, label: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+  const client = await TestClient.connect(wsUrl, label, options);
   await client.hello();
   return client;
 }

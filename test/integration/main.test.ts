@@ -1,6 +1,7 @@
 // The command an operator runs: `tsx signal/main.ts`, as `npm start` does after building.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -46,6 +47,11 @@ describe('the server command', () => {
     const [, port] = await waitForOutput(started, /open http:\/\/127\.0\.0\.1:(\d+)\//);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(await health.text()).toBe('ok');
+    // The SHA-256 of the app code it serves, for an auditor to compare with a build from source.
+    const { script, sha256 } = (await (await fetch(`http://127.0.0.1:${port}/build-info.json`)).json()) as { script: string; sha256: string };
+    const served = Buffer.from(await (await fetch(`http://127.0.0.1:${port}${script}`, { headers: { 'accept-encoding': 'identity' } })).arrayBuffer());
+    expect(createHash('sha256').update(served).digest('hex')).toBe(sha256);
+    expect(started.output()).toContain(`has SHA-256 ${sha256}`);
 
     const socket = new WebSocket(`ws://127.0.0.1:${port}/ws`);
     await new Promise((resolve) => socket.once('open', resolve));

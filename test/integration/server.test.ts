@@ -75,7 +75,16 @@ describe('signalling over WebSocket', () => {
     const bob = await browser(server, 'bob');
 
     const adaJoined = await ada.join('Team Weekly', 'Ada');
-    expect(adaJoined).toEqual({ type: 'joined', room: 'team-weekly', you: ada.id, participants: [], moderator: ada.id, iceServers: [] });
+    expect(adaJoined).toEqual({
+      type: 'joined',
+      room: 'team-weekly',
+      you: ada.id,
+      participants: [],
+      moderator: ada.id,
+      iceServers: [],
+      settings: { locked: false, lobby: false, hasPassword: false },
+      moderatorKey: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/),
+    });
 
     // Bob types the link differently and still lands in the same meeting.
     const bobJoined = await bob.join('team-weekly', '  Bob  ');
@@ -86,6 +95,7 @@ describe('signalling over WebSocket', () => {
       participants: [{ id: ada.id, name: 'Ada' }],
       moderator: ada.id,
       iceServers: [],
+      settings: { locked: false, lobby: false, hasPassword: false },
     });
     await expect(ada.next('participant-joined')).resolves.toEqual({ type: 'participant-joined', participant: { id: bob.id, name: 'Bob' } });
     expect(server.server.rooms.roomOf(bob.id)).toBe('team-weekly');

@@ -179,7 +179,7 @@ describe('parseServerMessage: what the browser accepts from the server', () => {
 
   it.each([
     ['welcome', { type: 'welcome', you: 'p2' }],
-    ['joined', { type: 'joined', room: 'team', you: 'p2', participants, moderator: 'p1', iceServers: [{ urls: ['stun:example.org'] }] }],
+    ['joined', { type: 'joined', room: 'team', you: 'p2', participants, moderator: 'p1', iceServers: [{ urls: ['stun:example.org'] }], settings: { locked: false, lobby: true, hasPassword: true } }],
     ['participant-joined', { type: 'participant-joined', participant: { id: 'p3', name: 'Grace' } }],
     ['participant-left', { type: 'participant-left', id: 'p3' }],
     ['moderator-changed', { type: 'moderator-changed', moderator: 'p2' }],
@@ -198,6 +198,7 @@ describe('parseServerMessage: what the browser accepts from the server', () => {
       participants: [],
       moderator: 'p2',
       iceServers: [{ urls: ['turn:example.org:10000'], username: 'u', credential: 'c', credentialType: 'password' }],
+      settings: { locked: false, lobby: false, hasPassword: false },
     });
     expect(joined).toMatchObject({ iceServers: [{ urls: ['turn:example.org:10000'], username: 'u', credential: 'c' }] });
     expect(joined.type === 'joined' && joined.iceServers[0]).not.toHaveProperty('credentialType');

@@ -24,7 +24,8 @@ describe('Rooms', () => {
   let rooms: Rooms;
 
   beforeEach(() => {
-    rooms = new Rooms({ capacity: 3 });
+    let keys = 0;
+    rooms = new Rooms({ capacity: 3, newKey: () => `key${++keys}` });
   });
 
   describe('joining', () => {
@@ -32,7 +33,19 @@ describe('Rooms', () => {
       const outbox = rooms.join('ada', 'team', 'Ada', ICE);
 
       expect(outbox).toEqual([
-        { to: 'ada', message: { type: 'joined', room: 'team', you: 'ada', participants: [], moderator: 'ada', iceServers: ICE } },
+        {
+          to: 'ada',
+          message: {
+            type: 'joined',
+            room: 'team',
+            you: 'ada',
+            participants: [],
+            moderator: 'ada',
+            iceServers: ICE,
+            settings: { locked: false, lobby: false, hasPassword: false },
+            moderatorKey: 'key1',
+          },
+        },
       ]);
       expect(rooms.roomCount).toBe(1);
       expect(rooms.participantCount).toBe(1);
@@ -44,7 +57,18 @@ describe('Rooms', () => {
       const outbox = rooms.join('bob', 'team', 'Bob', []);
 
       expect(outbox).toEqual([
-        { to: 'bob', message: { type: 'joined', room: 'team', you: 'bob', participants: [{ id: 'ada', name: 'Ada' }], moderator: 'ada', iceServers: [] } },
+        {
+          to: 'bob',
+          message: {
+            type: 'joined',
+            room: 'team',
+            you: 'bob',
+            participants: [{ id: 'ada', name: 'Ada' }],
+            moderator: 'ada',
+            iceServers: [],
+            settings: { locked: false, lobby: false, hasPassword: false },
+          },
+        },
         { to: 'ada', message: { type: 'participant-joined', participant: { id: 'bob', name: 'Bob' } } },
       ]);
       expect(rooms.roomCount).toBe(1);
@@ -113,6 +137,7 @@ describe('Rooms', () => {
         { to: 'cyd', message: { type: 'participant-left', id: 'ada' } },
         { to: 'bob', message: { type: 'moderator-changed', moderator: 'bob' } },
         { to: 'cyd', message: { type: 'moderator-changed', moderator: 'bob' } },
+        { to: 'bob', message: { type: 'moderator-key', key: 'key2' } },
       ]);
       // A newcomer learns the new moderator.
       expect(rooms.join('dan', 'team', 'Dan', [])[0]?.message).toMatchObject({ moderator: 'bob' });
@@ -137,7 +162,19 @@ describe('Rooms', () => {
       expect(rooms.participantCount).toBe(0);
 
       expect(rooms.join('cyd', 'team', 'Cyd', [])).toEqual([
-        { to: 'cyd', message: { type: 'joined', room: 'team', you: 'cyd', participants: [], moderator: 'cyd', iceServers: [] } },
+        {
+          to: 'cyd',
+          message: {
+            type: 'joined',
+            room: 'team',
+            you: 'cyd',
+            participants: [],
+            moderator: 'cyd',
+            iceServers: [],
+            settings: { locked: false, lobby: false, hasPassword: false },
+            moderatorKey: expect.any(String),
+          },
+        },
       ]);
       expect(rooms.roomCount).toBe(1);
     });

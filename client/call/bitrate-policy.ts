@@ -151,7 +151,7 @@ export function planBitrates(input: PolicyInput): BitratePlan {
 
   // Per link: the best step allowed by room size and tile, and the most the link can carry.
   const ceilingStep = screen ? 0 : roomStep(peers.length + 1, Boolean(input.activeSpeaker));
-  const links = peers.map((peer) => {
+  const links = peers.map((peer): { peer: PeerLink; best: number; want: number; pause: PauseReason | undefined; tileHeight: number } => {
     const tileHeight = peer.tile?.height;
     const best = tileHeight === undefined ? ceilingStep : Math.max(ceilingStep, tileStep(steps, tileHeight));
     const measuredCap = peer.availableOutgoingBitrateBps === undefined ? Infinity : Math.max(0, peer.availableOutgoingBitrateBps - audioBps);

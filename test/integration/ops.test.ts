@@ -277,8 +277,12 @@ describe('logs of a full call', () => {
     const ada = await participant(server, 'ada');
     const bob = await participant(server, 'bob');
     await ada.join('Confidential Board Meeting', 'Adelheid Geheimnisträger');
+    ada.send({ type: 'set-password', password: 'hunter2-correct-horse' });
+    await ada.next('room-settings', 5000);
+    bob.send({ type: 'join', room: 'confidential-board-meeting', name: 'Bartholomew Secretname', password: 'hunter3-wrong-guess' });
+    await expect(bob.next('error', 5000)).resolves.toMatchObject({ code: 'wrong-password' });
     bob.send({ type: 'join', room: 'confidential-board-meeting', name: 'Bartholomew Secretname', password: 'hunter2-correct-horse' });
-    await bob.next((m) => m.type === 'joined' || m.type === 'error');
+    await bob.next('joined', 5000);
     ada.send({ type: 'signal', to: bob.id, data: { type: 'offer', sdp: SDP(FINGERPRINT_A) } });
     bob.send({ type: 'signal', to: ada.id, data: { type: 'candidate', candidate: CANDIDATE } });
     ada.send({ type: 'signal', to: bob.id, data: { type: 'offer', sdp: 42 } });
@@ -292,7 +296,7 @@ describe('logs of a full call', () => {
     const log = lines.join('\n');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
-    for (const secret of ['v=0', 'a=fingerprint', FINGERPRINT_A, 'ice-pwd', 'candidate:', '192.0.2.10', 'hunter2', 'Confidential', 'confidential', 'Adelheid', 'Geheimnis', 'Bartholomew', 'Secretname']) {
+    for (const secret of ['v=0', 'a=fingerprint', FINGERPRINT_A, 'ice-pwd', 'candidate:', '192.0.2.10', 'hunter2', 'hunter3', 'scrypt', 'Confidential', 'confidential', 'Adelheid', 'Geheimnis', 'Bartholomew', 'Secretname']) {
       expect(log).not.toContain(secret);
     }
   });

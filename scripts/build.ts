@@ -2,7 +2,7 @@
 // that loads them with Subresource Integrity.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -43,6 +43,13 @@ export async function buildClient({ outDir = 'dist/client', minify = true } = {}
     jsx: 'automatic',
     jsxImportSource: 'preact',
     inject: ['client/shims/process.ts'],
+    // simple-peer's Node-isms, replaced by small shims that keep the first load within its budget.
+    alias: {
+      debug: './client/shims/debug.cjs',
+      'readable-stream': './client/shims/stream.cjs',
+      buffer: './client/shims/buffer.cjs',
+      randombytes: './client/shims/randombytes.cjs',
+    },
     define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
     legalComments: 'none',
     metafile: true,
@@ -63,6 +70,9 @@ export async function buildClient({ outDir = 'dist/client', minify = true } = {}
   const buildInfo: BuildInfo = { script: `/assets/${basename(script)}`, sha256: sha256(script) };
   writeFileSync(join(out, 'build-info.json'), JSON.stringify(buildInfo) + '\n');
   writeFileSync(join(out, 'favicon.svg'), readFileSync(join(root, 'client/favicon.svg')));
+  // The installable web app: manifest and icons (client/icons, PNGs made by scripts/icons.ts).
+  writeFileSync(join(out, 'manifest.webmanifest'), readFileSync(join(root, 'client/manifest.webmanifest')));
+  cpSync(join(root, 'client/icons'), join(out, 'icons'), { recursive: true });
 
   return { outDir: out, script: `/assets/${basename(script)}`, stylesheet: `/assets/${basename(stylesheet)}` };
 }

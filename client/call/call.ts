@@ -1,14 +1,18 @@
 // One meeting as seen from this browser: signalling, the mesh and the local media, and the
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
-import type { ErrorCode, Participant, ParticipantId, ServerMessage } from '../../signal/protocol.js';
+import type { ClientMessage, ErrorCode, Participant, ParticipantId, RoomSettings, ServerMessage } from '../../signal/protocol.js';
+import { ActiveSpeaker } from './active-speaker.js';
 import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
+import { appendChat, type ChatMessage } from './chat.js';
 import type { VerifyFailure, VerifyResult } from './commit-reveal.js';
 import { connectionPath, type ConnectionPath } from './connection-path.js';
 import { encryptionStatus, type EncryptionStatus } from './encryption-status.js';
 import { Mesh, type ConnectionState } from './mesh.js';
-import type { PeerMessage } from './peer-messages.js';
+import { rememberModeratorKey, rememberedModeratorKey } from './moderator-key.js';
+import { normalizeChatText, type PeerMessage } from './peer-messages.js';
 import { fingerprintOf, type SafetyCode } from './safety-number.js';
+import { openScreen, type ScreenResult } from './screen-share.js';
 import { SignallingClient } from './signalling.js';
 import { Verifications, type Fingerprints } from './verifications.js';
 
@@ -24,6 +28,9 @@ export interface RemoteParticipant {
   path: ConnectionPath | null;
   encryption: EncryptionStatus | null;
   safety: Safety;
+  /** Sharing a screen (shown large), and since when the hand is raised (null: not raised); both as the participant says. */
+  screen: boolean;
+  hand: number | null;
 }
 
 /** The safety number of the pair (this browser, that participant), from the commit-then-reveal exchange. */
@@ -32,22 +39,36 @@ export type Safety =
   | { state: 'ready'; code: SafetyCode; theirFingerprint: string; verified: boolean; changedSinceVerified: boolean }
   | { state: 'failed'; reason: VerifyFailure };
 
-export type CallError = ErrorCode | 'unreachable';
+export type CallError = ErrorCode | 'unreachable' | 'removed';
+
+/** Something to tell the user once, e.g. "the moderator muted everyone". */
+export type Notice = 'muted-by-moderator' | 'you-are-moderator';
 
 export interface CallState {
-  phase: 'joining' | 'joined' | 'left' | 'failed';
+  /** waiting: knocked on a meeting with a lobby, until the moderator lets us in. */
+  phase: 'joining' | 'waiting' | 'joined' | 'left' | 'failed';
   room: string;
   you: ParticipantId | null;
   moderator: ParticipantId | null;
   /** Remote participants in order of joining. */
   participants: RemoteParticipant[];
-  local: { stream: MediaStream | null; audio: boolean; video: boolean };
+  local: { stream: MediaStream | null; audio: boolean; video: boolean; screen: MediaStream | null; hand: boolean };
+  /** The chat since this browser joined (no history for newcomers). */
+  chat: ChatMessage[];
+  /** Who is speaking, from audio levels, with hysteresis. */
+  activeSpeaker: ParticipantId | null;
   /** False while the signalling server is unreachable; running calls go on regardless. */
   serverConnected: boolean;
   /** Whether the server offered a TURN relay for this call. */
   relayAvailable: boolean;
   relayOnly: boolean;
   error: CallError | null;
+  settings: RoomSettings;
+  /** People waiting in the lobby; only the moderator learns of them. */
+  lobby: Participant[];
+  notice: Notice | null;
+  /** The password this browser set as moderator, for the invitation; never received from the server. */
+  password: string | null;
 }
 
 export interface CallOptions {
@@ -56,6 +77,8 @@ export interface CallOptions {
   name: string;
   stream: MediaStream | null;
   relayOnly: boolean;
+  /** For a meeting with a password. */
+  password?: string;
   /** This browser's persistent DTLS certificate; null lets the browser make a throwaway one. */
   certificate?: RTCCertificate | null;
   /** Where verified contacts are remembered; localStorage by default. */
@@ -64,6 +87,8 @@ export interface CallOptions {
 
 /** How often connection statistics are re-read: ICE may move a pair from direct to relayed. */
 const STATS_POLL_MS = 3000;
+/** Audio levels are cheap to read (no getStats): often enough for the highlight to follow a conversation. */
+const SPEAKER_POLL_MS = 100;
 
 export class Call {
   private current: CallState;
@@ -72,6 +97,8 @@ export class Call {
   private mesh: Mesh | null = null;
   private verifications: Verifications | null = null;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private speakerTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly speakers = new ActiveSpeaker<ParticipantId>();
   private readonly contacts: VerifiedContacts;
 
   constructor(private readonly options: CallOptions) {
@@ -83,11 +110,17 @@ export class Call {
       you: null,
       moderator: null,
       participants: [],
-      local: { stream, audio: Boolean(stream?.getAudioTracks().length), video: Boolean(stream?.getVideoTracks().length) },
+      local: { stream, audio: Boolean(stream?.getAudioTracks().length), video: Boolean(stream?.getVideoTracks().length), screen: null, hand: false },
+      chat: [],
+      activeSpeaker: null,
       serverConnected: false,
       relayAvailable: false,
       relayOnly: options.relayOnly,
       error: null,
+      settings: { locked: false, lobby: false, hasPassword: false },
+      lobby: [],
+      notice: null,
+      password: null,
     };
   }
 
@@ -119,8 +152,63 @@ export class Call {
     this.announceMedia();
   }
 
+  /** Sends a chat message to everyone connected; false when the text is empty or too long. */
+  sendChat(input: string): boolean {
+    const text = normalizeChatText(input);
+    if (text === null || !this.mesh) return false;
+    this.mesh.broadcast({ type: 'chat', text });
+    this.update({ chat: appendChat(this.current.chat, { from: null, name: this.options.name, text, at: Date.now() }) });
+    return true;
+  }
+
+  setHand(raised: boolean): void {
+    this.update({ local: { ...this.current.local, hand: raised } });
+    this.mesh?.broadcast({ type: 'hand', raised });
+  }
+
+  /** Shares a screen in place of the camera until stopScreenShare() or the browser's own "stop sharing". */
+  async startScreenShare(): Promise<ScreenResult> {
+    if (this.current.local.screen) return { track: this.current.local.screen.getVideoTracks()[0]! };
+    const result = await openScreen();
+    if (!('track' in result)) return result;
+    if (this.current.phase === 'left' || this.current.phase === 'failed') {
+      result.track.stop();
+      return { problem: 'cancelled' };
+    }
+    result.track.addEventListener('ended', () => this.stopScreenShare());
+    this.mesh?.setScreen(result.track);
+    this.update({ local: { ...this.current.local, screen: new MediaStream([result.track]) } });
+    this.mesh?.broadcast({ type: 'screen', sharing: true });
+    return result;
+  }
+
+  stopScreenShare(): void {
+    const screen = this.current.local.screen;
+    if (!screen) return;
+    screen.getTracks().forEach((track) => track.stop());
+    this.mesh?.setScreen(null);
+    this.update({ local: { ...this.current.local, screen: null } });
+    this.mesh?.broadcast({ type: 'screen', sharing: false });
+  }
+
   hasTrack(kind: 'audio' | 'video'): boolean {
     return Boolean(this.options.stream?.getTracks().some((track) => track.kind === kind));
+  }
+
+  // Moderator actions: the server checks the role; the UI only offers them to the moderator.
+
+  setPassword(password: string | null): void {
+    this.signalling?.send({ type: 'set-password', password });
+    this.update({ password });
+  }
+
+  moderate(action: Extract<ClientMessage, { type: 'make-moderator' | 'remove' | 'mute-all' | 'lock' | 'lobby' | 'admit' | 'decline' }>): void {
+    this.signalling?.send(action);
+    if (action.type === 'admit' || action.type === 'decline') this.update({ lobby: this.current.lobby.filter((p) => p.id !== action.id) });
+  }
+
+  dismissNotice(): void {
+    this.update({ notice: null });
   }
 
   /** Remembers on this device that the person really is who the safety number was compared with. */
@@ -143,6 +231,8 @@ export class Call {
 
   private end(phase: 'left' | 'failed', error: CallError | null): void {
     clearInterval(this.statsTimer);
+    clearInterval(this.speakerTimer);
+    this.current.local.screen?.getTracks().forEach((track) => track.stop());
     this.signalling?.close();
     this.signalling = null;
     this.mesh?.destroy();
@@ -154,7 +244,13 @@ export class Call {
     switch (message.type) {
       case 'welcome':
         this.update({ serverConnected: true, you: message.you });
-        this.signalling?.send({ type: 'join', room: this.options.room, name: this.options.name });
+        this.signalling?.send({
+          type: 'join',
+          room: this.options.room,
+          name: this.options.name,
+          ...(this.options.password ? { password: this.options.password } : {}),
+          ...this.moderatorKey(),
+        });
         return;
       case 'joined':
         this.onJoined(message);
@@ -168,7 +264,30 @@ export class Call {
         this.update({ participants: this.current.participants.filter((p) => p.id !== message.id) });
         return;
       case 'moderator-changed':
-        this.update({ moderator: message.moderator });
+        this.update({ moderator: message.moderator, ...(message.moderator === this.current.you ? {} : { lobby: [] }) });
+        return;
+      case 'moderator-key':
+        rememberModeratorKey(this.options.room, message.key);
+        if (this.current.phase === 'joined') this.update({ notice: 'you-are-moderator' });
+        return;
+      case 'room-settings':
+        this.update({ settings: message.settings });
+        return;
+      case 'lobby-waiting':
+        this.update({ phase: 'waiting', serverConnected: true });
+        return;
+      case 'knocking':
+        if (!this.current.lobby.some((p) => p.id === message.participant.id)) this.update({ lobby: [...this.current.lobby, message.participant] });
+        return;
+      case 'knock-withdrawn':
+        this.update({ lobby: this.current.lobby.filter((p) => p.id !== message.id) });
+        return;
+      case 'removed':
+        this.end('failed', 'removed');
+        return;
+      case 'mute-request':
+        if (this.current.local.audio) this.setMicrophone(false);
+        this.update({ notice: 'muted-by-moderator' });
         return;
       case 'signal':
         this.mesh?.signal(message.from, message.data);
@@ -177,13 +296,19 @@ export class Call {
         return;
       case 'error':
         // Before joining, any refusal ends the attempt; inside the meeting errors are about single messages.
-        if (this.current.phase === 'joining' || message.code === 'version-mismatch') this.end('failed', message.code);
+        if (this.current.phase === 'joining' || this.current.phase === 'waiting' || message.code === 'version-mismatch') this.end('failed', message.code);
         else console.warn(`server: ${message.code}: ${message.message}`);
         return;
     }
   }
 
-  private onJoined({ you, participants, moderator, iceServers }: Extract<ServerMessage, { type: 'joined' }>): void {
+  private moderatorKey(): { moderatorKey?: string } {
+    const key = rememberedModeratorKey(this.options.room);
+    return key ? { moderatorKey: key } : {};
+  }
+
+  private onJoined({ you, participants, moderator, iceServers, settings, moderatorKey }: Extract<ServerMessage, { type: 'joined' }>): void {
+    if (moderatorKey) rememberModeratorKey(this.options.room, moderatorKey);
     this.verifications = new Verifications({
       send: (to, message) => this.mesh?.send(to, message),
       fingerprints: (of) => this.fingerprintsWith(of),
@@ -211,8 +336,9 @@ export class Call {
       },
     });
     const relayAvailable = iceServers.some((server) => server.urls.some((url) => /^turns?:/.test(url)));
-    this.update({ phase: 'joined', you, moderator, relayAvailable });
+    this.update({ phase: 'joined', you, moderator, relayAvailable, settings });
     this.statsTimer = setInterval(() => void this.readStats(), STATS_POLL_MS);
+    this.speakerTimer = setInterval(() => this.readSpeaker(), SPEAKER_POLL_MS);
     participants.forEach((participant) => this.addParticipant(participant, true));
   }
 
@@ -228,6 +354,8 @@ export class Call {
       path: null,
       encryption: null,
       safety: { state: 'pending' },
+      screen: false,
+      hand: null,
     };
     this.update({ participants: [...this.current.participants, remote] });
     this.mesh?.connect(participant.id, weOffer);
@@ -238,6 +366,20 @@ export class Call {
       case 'media':
         this.patchParticipant(from, { audio: message.audio, video: message.video });
         return;
+      case 'chat': {
+        // The sender is the connection the message came on, named as the server introduced them.
+        const sender = this.current.participants.find((p) => p.id === from);
+        if (sender) this.update({ chat: appendChat(this.current.chat, { from, name: sender.name, text: message.text, at: Date.now() }) });
+        return;
+      }
+      case 'screen':
+        this.patchParticipant(from, { screen: message.sharing });
+        return;
+      case 'hand': {
+        const hand = this.current.participants.find((p) => p.id === from)?.hand ?? null;
+        this.patchParticipant(from, { hand: message.raised ? (hand ?? Date.now()) : null });
+        return;
+      }
       case 'verify-commit':
       case 'verify-reveal':
         void this.verifications?.receive(from, message);
@@ -287,8 +429,20 @@ export class Call {
 
   private announceMedia(to?: ParticipantId): void {
     const message: PeerMessage = { type: 'media', audio: this.current.local.audio, video: this.current.local.video };
-    if (to) this.mesh?.send(to, message);
-    else this.mesh?.broadcast(message);
+    if (!to) return this.mesh?.broadcast(message);
+    this.mesh?.send(to, message);
+    // Someone new (or reconnected) also learns of a shared screen and a raised hand.
+    if (this.current.local.screen) this.mesh?.send(to, { type: 'screen', sharing: true });
+    if (this.current.local.hand) this.mesh?.send(to, { type: 'hand', raised: true });
+  }
+
+  private readSpeaker(): void {
+    if (!this.mesh) return;
+    const levels = this.mesh.audioLevels();
+    // A muted participant's silence is not a reading; someone who says they are muted is never highlighted.
+    for (const p of this.current.participants) if (!p.audio || p.connection !== 'connected') levels.delete(p.id);
+    const speaker = this.speakers.update(levels, Date.now());
+    if (speaker !== this.current.activeSpeaker) this.update({ activeSpeaker: speaker });
   }
 
   private onServerClosed(code: number): void {

@@ -28,6 +28,10 @@ export class Mesh {
   private readonly peers = new Map<ParticipantId, SimplePeer.Instance>();
   /** Messages for a peer whose channel is not open yet (the other side may start talking first). */
   private readonly pending = new Map<ParticipantId, PeerMessage[]>();
+  /** The shared screen, sent in place of the camera (or as the only video when there is no camera). */
+  private screen: MediaStreamTrack | null = null;
+  /** Carries the screen for a participant who had no stream at all. */
+  private screenStream: MediaStream | null = null;
 
   constructor(private readonly options: MeshOptions) {}
 
@@ -47,6 +51,7 @@ export class Mesh {
     });
     this.peers.set(to, peer);
     events.state(to, 'connecting');
+    if (this.screen) this.switchVideo(peer, null, this.screen);
 
     let insecure = false;
     // Watch the DTLS transports themselves: by the time simple-peer reports the failure it has
@@ -63,7 +68,16 @@ export class Mesh {
       watchDtls();
       events.signal(to, data as SignalData);
     });
-    peer.on('stream', (remote: MediaStream) => events.stream(to, remote));
+    const reported = new Set<string>();
+    peer.on('stream', (remote: MediaStream) => {
+      reported.add(remote.id);
+      events.stream(to, remote);
+    });
+    // A track added later (a screen from someone without a camera) joins a stream already shown:
+    // a new MediaStream object makes the tile pick it up.
+    peer.on('track', (_track: MediaStreamTrack, remote: MediaStream) => {
+      if (reported.has(remote.id)) events.stream(to, new MediaStream(remote.getTracks()));
+    });
     peer.on('connect', () => {
       this.pending.get(to)?.forEach((message) => peer.send(JSON.stringify(message)));
       this.pending.delete(to);
@@ -100,6 +114,44 @@ export class Mesh {
 
   broadcast(message: PeerMessage): void {
     for (const id of this.peers.keys()) this.send(id, message);
+  }
+
+  /**
+   * Sends `track` (a shared screen) instead of the camera to everyone, or the camera again (null).
+   * With a camera this is RTCRtpSender.replaceTrack: no renegotiation, no glitch. Without one the
+   * screen is a new track, which costs one renegotiation when it starts and one when it stops.
+   */
+  setScreen(track: MediaStreamTrack | null): void {
+    const previous = this.screen;
+    this.screen = track;
+    for (const peer of this.peers.values()) if (!peer.destroyed) this.switchVideo(peer, previous, track);
+  }
+
+  private switchVideo(peer: SimplePeer.Instance, from: MediaStreamTrack | null, to: MediaStreamTrack | null): void {
+    const stream = this.options.stream;
+    const camera = stream?.getVideoTracks()[0];
+    try {
+      if (stream && camera) {
+        peer.replaceTrack(from ?? camera, to ?? camera, stream);
+        return;
+      }
+      const carrier = stream ?? (this.screenStream ??= new MediaStream());
+      if (from) peer.removeTrack(from, carrier);
+      if (to) peer.addTrack(to, carrier);
+    } catch (error) {
+      console.warn('could not switch the video track', error);
+    }
+  }
+
+  /** The latest audio level (0…1) heard from each participant, from the RTP packets' level headers. */
+  audioLevels(): Map<ParticipantId, number> {
+    const levels = new Map<ParticipantId, number>();
+    for (const id of this.peers.keys()) {
+      const receivers = this.connectionTo(id)?.getReceivers().filter((receiver) => receiver.track.kind === 'audio') ?? [];
+      const sources = receivers.flatMap((receiver) => receiver.getSynchronizationSources?.() ?? []);
+      levels.set(id, Math.max(0, ...sources.map((source) => source.audioLevel ?? 0)));
+    }
+    return levels;
   }
 
   /** The underlying RTCPeerConnection, for statistics. */

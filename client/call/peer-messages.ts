@@ -1,10 +1,22 @@
-// Messages participants send each other over their own encrypted data channel.
+// Messages participants send each other over their own encrypted data channel. Everything that
+// arrives is checked here; whom a message is from is decided by the connection it came on, so no
+// message carries a sender name.
 
 import { parseVerifyMessage, type PeerVerifyMessage } from './commit-reveal.js';
 
-export type PeerMessage = { type: 'media'; audio: boolean; video: boolean } | PeerVerifyMessage;
+/** Longest chat message, in characters (code points). */
+export const MAX_CHAT_LENGTH = 2000;
+
+export type PeerMessage =
+  | { type: 'media'; audio: boolean; video: boolean }
+  | { type: 'chat'; text: string }
+  | { type: 'screen'; sharing: boolean }
+  | { type: 'hand'; raised: boolean }
+  | PeerVerifyMessage;
 
 export function parsePeerMessage(raw: string): PeerMessage | null {
+  // Cheap guard before parsing: a chat message at full length is well under this.
+  if (raw.length > 4 * MAX_CHAT_LENGTH + 100) return null;
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -13,8 +25,29 @@ export function parsePeerMessage(raw: string): PeerMessage | null {
   }
   if (typeof value !== 'object' || value === null) return null;
   const msg = value as Record<string, unknown>;
-  if (msg.type === 'media' && typeof msg.audio === 'boolean' && typeof msg.video === 'boolean') {
-    return { type: 'media', audio: msg.audio, video: msg.video };
+  switch (msg.type) {
+    case 'media':
+      return typeof msg.audio === 'boolean' && typeof msg.video === 'boolean' ? { type: 'media', audio: msg.audio, video: msg.video } : null;
+    case 'chat': {
+      const text = typeof msg.text === 'string' ? normalizeChatText(msg.text) : null;
+      return text === null ? null : { type: 'chat', text };
+    }
+    case 'screen':
+      return typeof msg.sharing === 'boolean' ? { type: 'screen', sharing: msg.sharing } : null;
+    case 'hand':
+      return typeof msg.raised === 'boolean' ? { type: 'hand', raised: msg.raised } : null;
   }
   return parseVerifyMessage(value);
+}
+
+/**
+ * A chat text as it may be sent and shown: trimmed, at most MAX_CHAT_LENGTH characters, line breaks
+ * and tabs allowed, other control and bidi-override characters refused (they can disguise text).
+ * Null when nothing is left or the text is not acceptable.
+ */
+export function normalizeChatText(input: string): string | null {
+  const text = input.normalize('NFC').replace(/\r\n?/g, '\n').trim();
+  if (text.length === 0 || [...text].length > MAX_CHAT_LENGTH) return null;
+  if (/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u.test(text)) return null;
+  return text;
 }

@@ -9,13 +9,28 @@ export type Translate = (key: MessageKey, params?: Record<string, string | numbe
 const dictionaries: Record<Language, Messages> = { de, en };
 const STORAGE_KEY = 'treff.language';
 
-export function detectLanguage(stored: string | null, preferred: readonly string[]): Language {
-  if (stored === 'de' || stored === 'en') return stored;
+export function isLanguage(value: unknown): value is Language {
+  return value === 'de' || value === 'en';
+}
+
+export function detectLanguage(stored: string | null, preferred: readonly string[], fallback: Language = 'en'): Language {
+  if (isLanguage(stored)) return stored;
   for (const tag of preferred) {
     const primary = tag.toLowerCase().split('-')[0];
-    if (primary === 'de' || primary === 'en') return primary;
+    if (isLanguage(primary)) return primary;
   }
-  return 'en';
+  return fallback;
+}
+
+/** Whether the user chose a language, or the browser prefers one of ours: then the operator's default does not apply. */
+export function languageIsSettled(): boolean {
+  let stored: string | null = null;
+  try {
+    stored = localStorage.getItem(STORAGE_KEY);
+  } catch {
+    // storage can be disabled
+  }
+  return isLanguage(stored) || (navigator.languages ?? [navigator.language]).some((tag) => isLanguage(tag.toLowerCase().split('-')[0]));
 }
 
 export function initialLanguage(): Language {

@@ -1,7 +1,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { normalizeRoomName } from '../../signal/names.js';
-import { initialLanguage, rememberLanguage, translator, type Language } from '../i18n/index.js';
+import { initialLanguage, languageIsSettled, rememberLanguage, translator, type Language } from '../i18n/index.js';
 import { CheckPage } from './CheckPage.js';
+import { Footer, useClientConfig } from './Footer.js';
 import { HelpPage } from './HelpPage.js';
 import { Home } from './Home.js';
 import { TranslateContext } from './i18n-context.js';
@@ -31,6 +32,12 @@ export function App() {
   const [language, setLanguage] = useState<Language>(initialLanguage);
   const t = useMemo(() => translator(language), [language]);
   const route = routeFor(path);
+  const clientConfig = useClientConfig();
+
+  // The operator's default language applies only to browsers that prefer none of ours.
+  useEffect(() => {
+    if (clientConfig && !languageIsSettled()) setLanguage(clientConfig.defaultLanguage);
+  }, [clientConfig]);
 
   useEffect(() => {
     document.documentElement.lang = language;
@@ -86,6 +93,7 @@ export function App() {
       {route.page === 'meeting' && <MeetingPage key={route.room} room={route.room} onHome={() => navigate('/')} onCheck={() => navigate(CHECK_PATH)} />}
       {route.page === 'check' && <CheckPage onHome={() => navigate('/')} />}
       {route.page === 'help' && <HelpPage onBack={() => history.back()} />}
+      {route.page !== 'meeting' && clientConfig && <Footer links={clientConfig.footerLinks} />}
     </TranslateContext.Provider>
   );
 }

@@ -1,9 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ParticipantId } from '../../signal/protocol.js';
 import type { Call } from '../call/call.js';
-import { CameraIcon, LeaveIcon, MicIcon } from './icons.js';
+import { unreadCount } from '../call/chat.js';
+import { canShareScreen } from '../call/screen-share.js';
+import { ChatPanel } from './ChatPanel.js';
+import { CameraIcon, ChatIcon, HandIcon, LeaveIcon, MicIcon, ScreenIcon } from './icons.js';
+import { RaisedHands } from './RaisedHands.js';
 import { useT } from './i18n-context.js';
+import { ParticipantsPanel } from './ParticipantsPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
+import { ShareDialog } from './ShareDialog.js';
 import { useCallState } from './use-call-state.js';
 import { VideoTile } from './VideoTile.js';
 
@@ -14,6 +20,23 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
   const count = participants.length + 1;
   const [securityOf, setSecurityOf] = useState<ParticipantId | null>(null);
   const inspected = participants.find((p) => p.id === securityOf);
+  const [dialog, setDialog] = useState<'share' | 'people' | null>(null);
+  const [chatOpen, setChatOpen] = useState(false);
+  /** The id of the last chat message the user has seen, for the unread count. */
+  const [seen, setSeen] = useState(0);
+  const [screenProblem, setScreenProblem] = useState<'unsupported' | 'failed' | null>(null);
+  const unread = chatOpen ? 0 : unreadCount(state.chat, seen);
+  const sharing = local.screen !== null;
+  const spotlight = participants.find((p) => p.screen);
+  useEffect(() => {
+    if (chatOpen) setSeen(state.chat[state.chat.length - 1]?.id ?? 0);
+  }, [chatOpen, state.chat]);
+  const toggleScreen = async () => {
+    if (call.state.local.screen) return call.stopScreenShare();
+    const result = await call.startScreenShare();
+    setScreenProblem('problem' in result && result.problem !== 'cancelled' ? result.problem : null);
+  };
+  const isModerator = you !== null && you === moderator;
 
   // M and V toggle microphone and camera, unless the user is typing somewhere.
   useEffect(() => {
@@ -22,6 +45,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
       const key = event.key.toLowerCase();
       if (key === 'm' && call.hasTrack('audio')) call.setMicrophone(!call.state.local.audio);
       else if (key === 'v' && call.hasTrack('video')) call.setCamera(!call.state.local.video);
+      else if (key === 's' && canShareScreen()) void toggleScreen();
     };
     addEventListener('keydown', onKey);
     return () => removeEventListener('keydown', onKey);
@@ -32,7 +56,32 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
       <header class="call-header">
         <h1>{state.room}</h1>
         <span class="count">{t('meeting.participants', { count })}</span>
+        {state.settings.locked && <span class="badge">{t('meeting.locked')}</span>}
+        <span class="header-actions">
+          <button onClick={() => setDialog('people')}>{t('people.open', { count })}</button>
+          <button onClick={() => setDialog('share')}>{t('share.open')}</button>
+        </span>
       </header>
+      {state.notice && (
+        <p class="banner notice-banner" role="status">
+          <span>{t(`notice.${state.notice}`)}</span>
+          <button onClick={() => call.dismissNotice()}>{t('notice.dismiss')}</button>
+        </p>
+      )}
+      {isModerator &&
+        state.lobby.map((p) => (
+          <p key={p.id} class="banner notice-banner" role="status">
+            <span>{t('people.knocking', { name: p.name })}</span>
+            <span class="row">
+              <button class="primary" onClick={() => call.moderate({ type: 'admit', id: p.id })}>
+                {t('people.admit', { name: p.name })}
+              </button>
+              <button onClick={() => call.moderate({ type: 'decline', id: p.id })}>{t('people.decline', { name: p.name })}</button>
+            </span>
+          </p>
+        ))}
+      {dialog === 'share' && <ShareDialog call={call} state={state} onClose={() => setDialog(null)} />}
+      {dialog === 'people' && <ParticipantsPanel call={call} state={state} name={name} onClose={() => setDialog(null)} />}
       {state.phase === 'joined' && !state.serverConnected && (
         <p class="banner" role="status">
           {t('meeting.serverLost')}
@@ -56,8 +105,24 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
           </a>
         </p>
       )}
-      <section class={`grid n${Math.min(count, 9)}`} aria-live="polite">
-        <VideoTile name={name} stream={local.stream} audio={local.audio} video={local.video} local moderator={you !== null && you === moderator} />
+      {screenProblem && (
+        <p class="banner" role="alert">
+          {t(screenProblem === 'unsupported' ? 'screen.unsupported' : 'screen.failed')}
+        </p>
+      )}
+      <RaisedHands state={state} name={name} />
+      {/* A shared screen is shown large (spotlight), everyone else in a row beside or below it. */}
+      <section class={`grid n${Math.min(count, 9)}${spotlight ? ' spotlight' : ''}${chatOpen ? ' with-chat' : ''}`} aria-live="polite">
+        <VideoTile
+          name={name}
+          stream={local.screen ?? local.stream}
+          audio={local.audio}
+          video={local.video}
+          local
+          moderator={you !== null && you === moderator}
+          hand={local.hand}
+          screen={sharing}
+        />
         {participants.map((p) => (
           <VideoTile
             key={p.id}
@@ -72,10 +137,14 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
             verified={p.safety.state === 'ready' && p.safety.verified}
             keyChanged={p.safety.state === 'ready' && p.safety.changedSinceVerified}
             onSecurity={() => setSecurityOf(p.id)}
+            speaking={p.id === state.activeSpeaker}
+            hand={p.hand !== null}
+            screen={p.screen}
           />
         ))}
       </section>
       {state.phase === 'joined' && participants.length === 0 && <InvitePanel />}
+      {chatOpen && <ChatPanel messages={state.chat} onSend={(text) => call.sendChat(text)} onClose={() => setChatOpen(false)} />}
       {inspected && <SecurityPanel key={inspected.id} participant={inspected} onVerify={() => call.markVerified(inspected.id)} onClose={() => setSecurityOf(null)} />}
       <nav class="controls" aria-label="call controls">
         <button
@@ -97,6 +166,39 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
           onClick={() => call.setCamera(!local.video)}
         >
           <CameraIcon off={!local.video} />
+        </button>
+        <button
+          class={`round ${sharing ? 'active' : ''}`}
+          disabled={!canShareScreen()}
+          aria-pressed={sharing}
+          title={t(sharing ? 'screen.stop' : 'screen.start')}
+          aria-label={t(sharing ? 'screen.stop' : 'screen.start')}
+          onClick={() => void toggleScreen()}
+        >
+          <ScreenIcon off={sharing} />
+        </button>
+        <button
+          class={`round ${local.hand ? 'active' : ''}`}
+          aria-pressed={local.hand}
+          title={t(local.hand ? 'hand.lower' : 'hand.raise')}
+          aria-label={t(local.hand ? 'hand.lower' : 'hand.raise')}
+          onClick={() => call.setHand(!local.hand)}
+        >
+          <HandIcon />
+        </button>
+        <button
+          class={`round ${chatOpen ? 'active' : ''}`}
+          aria-expanded={chatOpen}
+          title={t(unread ? 'chat.openUnread' : 'chat.open', { count: unread })}
+          aria-label={t(unread ? 'chat.openUnread' : 'chat.open', { count: unread })}
+          onClick={() => setChatOpen(!chatOpen)}
+        >
+          <ChatIcon />
+          {unread > 0 && (
+            <span class="unread" aria-hidden="true">
+              {unread}
+            </span>
+          )}
         </button>
         <button class="round leave" title={t('meeting.leave')} aria-label={t('meeting.leave')} onClick={onLeave}>
           <LeaveIcon />

@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { normalizeDisplayName } from '../../signal/names.js';
-import type { LocalMedia } from '../call/media.js';
+import { deviceOf, listDevices, openLocalMedia, type Device, type LocalMedia } from '../call/media.js';
 import type { MessageKey } from '../i18n/index.js';
 import { useT } from './i18n-context.js';
 import { VideoTile } from './VideoTile.js';
@@ -16,19 +16,57 @@ const PROBLEM_TEXT: Record<NonNullable<LocalMedia['problem']>, MessageKey> = {
   'video-only': 'join.videoOnly',
 };
 
+export interface JoinChoice {
+  name: string;
+  relayOnly: boolean;
+  /** Only when the meeting asked for one. */
+  password: string | undefined;
+  /** Whether to start with the microphone and the camera on. */
+  microphone: boolean;
+  camera: boolean;
+}
+
 export interface JoinScreenProps {
   room: string;
   /** null while the browser is still asking for camera and microphone. */
   media: LocalMedia | null;
   error: string | null;
-  onJoin: (name: string, relayOnly: boolean) => void;
+  /** The meeting needs a password: show the field for it. */
+  passwordRequired?: boolean;
+  onJoin: (choice: JoinChoice) => void;
+  /** Another camera or microphone was chosen: the new media replaces the old (whose owner stops it). */
+  onMedia?: (media: LocalMedia) => void;
 }
 
-export function JoinScreen({ room, media, error, onJoin }: JoinScreenProps) {
+export function JoinScreen({ room, media, error, passwordRequired = false, onJoin, onMedia }: JoinScreenProps) {
   const t = useT();
   const [name, setName] = useState(() => remembered(NAME_KEY) ?? '');
   const [relayOnly, setRelayOnly] = useState(() => remembered(RELAY_ONLY_KEY) === 'true');
+  const [password, setPassword] = useState('');
+  const [microphone, setMicrophone] = useState(true);
+  const [camera, setCamera] = useState(true);
+  const [devices, setDevices] = useState<{ microphones: Device[]; cameras: Device[] }>({ microphones: [], cameras: [] });
   const [invalid, setInvalid] = useState(false);
+
+  const stream = media?.stream ?? null;
+  const hasAudio = Boolean(stream?.getAudioTracks().length);
+  const hasVideo = Boolean(stream?.getVideoTracks().length);
+
+  // Device names are readable only after access was granted, i.e. once the stream is there.
+  useEffect(() => {
+    if (stream) void listDevices().then(setDevices);
+  }, [stream]);
+
+  // The preview follows the switches, and a re-opened stream starts as the switches say.
+  useEffect(() => {
+    stream?.getAudioTracks().forEach((track) => (track.enabled = microphone));
+    stream?.getVideoTracks().forEach((track) => (track.enabled = camera));
+  }, [stream, microphone, camera]);
+
+  const choose = async (kind: 'microphone' | 'camera', id: string) => {
+    const choice = { microphone: deviceOf(stream, 'audio'), camera: deviceOf(stream, 'video'), [kind]: id };
+    onMedia?.(await openLocalMedia(choice));
+  };
 
   const submit = (event: Event) => {
     event.preventDefault();
@@ -36,18 +74,49 @@ export function JoinScreen({ room, media, error, onJoin }: JoinScreenProps) {
     if (!result.ok) return setInvalid(true);
     remember(NAME_KEY, result.value);
     remember(RELAY_ONLY_KEY, String(relayOnly));
-    onJoin(result.value, relayOnly);
+    onJoin({ name: result.value, relayOnly, password: passwordRequired ? password : undefined, microphone: microphone && hasAudio, camera: camera && hasVideo });
   };
 
-  const stream = media?.stream ?? null;
   const message = invalid ? t('error.invalid-name') : error;
   return (
     <main class="join">
       <h1>{t('join.title', { room })}</h1>
       <div class="preview">
-        <VideoTile name={name || '?'} stream={stream} local audio={Boolean(stream?.getAudioTracks().length)} video={Boolean(stream?.getVideoTracks().length)} />
+        <VideoTile name={name || '?'} stream={stream} local audio={hasAudio && microphone} video={hasVideo && camera} />
       </div>
       {media?.problem && <p class="notice">{t(PROBLEM_TEXT[media.problem])}</p>}
+      <div class="devices">
+        <div>
+          <label class="option">
+            <input type="checkbox" id="join-microphone" checked={microphone && hasAudio} disabled={!hasAudio} onChange={(e) => setMicrophone(e.currentTarget.checked)} />
+            <span>{t('join.micOn')}</span>
+          </label>
+          {devices.microphones.length > 1 && (
+            <select aria-label={t('join.micSelect')} value={deviceOf(stream, 'audio')} onChange={(e) => void choose('microphone', e.currentTarget.value)}>
+              {devices.microphones.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </div>
+        <div>
+          <label class="option">
+            <input type="checkbox" id="join-camera" checked={camera && hasVideo} disabled={!hasVideo} onChange={(e) => setCamera(e.currentTarget.checked)} />
+            <span>{t('join.camOn')}</span>
+          </label>
+          {devices.cameras.length > 1 && (
+            <select aria-label={t('join.camSelect')} value={deviceOf(stream, 'video')} onChange={(e) => void choose('camera', e.currentTarget.value)}>
+              {devices.cameras.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </div>
+      </div>
       <form onSubmit={submit}>
         <label for="display-name">{t('join.nameLabel')}</label>
         <div class="row">
@@ -69,6 +138,14 @@ export function JoinScreen({ room, media, error, onJoin }: JoinScreenProps) {
             {t('join.join')}
           </button>
         </div>
+        {passwordRequired && (
+          <>
+            <label for="meeting-password" class="password-label">
+              {t('join.passwordLabel')}
+            </label>
+            <input id="meeting-password" type="password" name="password" autocomplete="off" required maxLength={128} value={password} onInput={(event) => setPassword(event.currentTarget.value)} />
+          </>
+        )}
         {message && (
           <p class="error" role="alert">
             {message}

@@ -5,10 +5,13 @@ import { openLocalMedia, stopMedia, type LocalMedia } from '../call/media.js';
 import { signallingUrl } from '../call/signalling.js';
 import { CallView } from './CallView.js';
 import { useT } from './i18n-context.js';
-import { JoinScreen } from './JoinScreen.js';
+import { JoinScreen, type JoinChoice } from './JoinScreen.js';
 import { useCallState } from './use-call-state.js';
 
-type Stage = { kind: 'setup'; error: string | null } | { kind: 'call'; call: Call; name: string } | { kind: 'left' };
+/** passwordRequired: the last attempt was refused for want of the right password. */
+type Stage = { kind: 'setup'; error: string | null; passwordRequired?: boolean } | { kind: 'call'; call: Call; name: string } | { kind: 'left' };
+
+const PASSWORD_ERRORS: ReadonlySet<string> = new Set(['password-required', 'wrong-password', 'too-many-attempts']);
 
 /** One meeting link: the join screen, then the call, then the goodbye screen. */
 export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: () => void; onCheck: () => void }) {
@@ -39,9 +42,19 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
   useEffect(() => () => stopMedia(media?.stream ?? null), [media]);
   useEffect(() => () => (stage.kind === 'call' ? stage.call.leave() : undefined), [stage]);
 
-  const join = (name: string, relayOnly: boolean) => {
-    const call = new Call({ url: signallingUrl(location), room, name, stream: media?.stream ?? null, relayOnly, certificate: certificate ?? null });
+  const join = ({ name, relayOnly, microphone, camera, password }: JoinChoice) => {
+    const call = new Call({
+      url: signallingUrl(location),
+      room,
+      name,
+      stream: media?.stream ?? null,
+      relayOnly,
+      certificate: certificate ?? null,
+      ...(password ? { password } : {}),
+    });
     call.start();
+    call.setMicrophone(microphone);
+    call.setCamera(camera);
     setStage({ kind: 'call', call, name });
   };
 
@@ -52,9 +65,26 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
 
   switch (stage.kind) {
     case 'setup':
-      return <JoinScreen room={room} media={certificate === undefined ? null : media} error={stage.error} onJoin={join} />;
+      return (
+        <JoinScreen
+          room={room}
+          media={certificate === undefined ? null : media}
+          error={stage.error}
+          passwordRequired={stage.passwordRequired ?? false}
+          onJoin={join}
+          onMedia={setMedia}
+        />
+      );
     case 'call':
-      return <CallStage call={stage.call} name={stage.name} onLeave={leave} onCheck={onCheck} onFailed={(error) => setStage({ kind: 'setup', error })} />;
+      return (
+        <CallStage
+          call={stage.call}
+          name={stage.name}
+          onLeave={leave}
+          onCheck={onCheck}
+          onFailed={(error, code) => setStage({ kind: 'setup', error, passwordRequired: PASSWORD_ERRORS.has(code) })}
+        />
+      );
     case 'left':
       return (
         <main class="left">
@@ -71,11 +101,21 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
 }
 
 /** The call, until it fails: then back to the join screen with the reason. */
-function CallStage({ call, name, onLeave, onCheck, onFailed }: { call: Call; name: string; onLeave: () => void; onCheck: () => void; onFailed: (error: string) => void }) {
+function CallStage(props: { call: Call; name: string; onLeave: () => void; onCheck: () => void; onFailed: (error: string, code: string) => void }) {
+  const { call, name, onLeave, onCheck, onFailed } = props;
   const t = useT();
   const state = useCallState(call);
   useEffect(() => {
-    if (state.phase === 'failed' && state.error) onFailed(t(`error.${state.error}`));
+    if (state.phase === 'failed' && state.error) onFailed(t(`error.${state.error}`), state.error);
   }, [state.phase]);
+  if (state.phase === 'waiting') {
+    return (
+      <main class="waiting" aria-busy="true">
+        <h1>{t('waiting.title')}</h1>
+        <p>{t('waiting.text', { room: state.room })}</p>
+        <button onClick={onLeave}>{t('waiting.leave')}</button>
+      </main>
+    );
+  }
   return <CallView call={call} name={name} onLeave={onLeave} onCheck={onCheck} />;
 }

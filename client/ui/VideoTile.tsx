@@ -19,6 +19,10 @@ export interface VideoTileProps {
   onSecurity?: () => void;
   verified?: boolean;
   keyChanged?: boolean;
+  /** The loudest voice right now (the highlight), a raised hand, a shared screen in the stream. */
+  speaking?: boolean;
+  hand?: boolean;
+  screen?: boolean;
 }
 
 export function VideoTile(props: VideoTileProps) {
@@ -34,9 +38,15 @@ export function VideoTile(props: VideoTileProps) {
     if (stream) element.play().catch(() => undefined);
   }, [stream]);
 
-  const showVideo = Boolean(stream) && video;
+  const { speaking = false, hand = false, screen = false } = props;
+  const showVideo = Boolean(stream) && (video || screen);
   return (
-    <figure class={`tile ${local ? 'local' : 'remote'}`} data-participant={participantId}>
+    <figure
+      class={`tile ${local ? 'local' : 'remote'}${speaking ? ' speaking' : ''}${screen ? ' screen' : ''}`}
+      data-participant={participantId}
+      data-screen={screen ? 'true' : undefined}
+      data-speaking={speaking ? 'true' : undefined}
+    >
       {/* The element stays when the camera is off: it also plays the participant's sound. */}
       <video ref={ref} autoplay playsInline muted={local} class={showVideo ? '' : 'hidden'} />
       {!showVideo && (
@@ -47,6 +57,13 @@ export function VideoTile(props: VideoTileProps) {
       <figcaption>
         <span class="name">{local ? `${name} (${t('meeting.you')})` : name}</span>
         {moderator && <span class="badge">{t('meeting.moderator')}</span>}
+        {screen && <span class="badge">{t('screen.sharing')}</span>}
+        {hand && (
+          <span class="badge hand" data-badge="hand" title={t('hand.raised')}>
+            ✋ <span class="sr-only">{t('hand.raised')}</span>
+          </span>
+        )}
+        {speaking && <span class="sr-only">{t('meeting.speaking')}</span>}
         {path && connection === 'connected' && (
           <span
             class={`path ${path.kind}`}

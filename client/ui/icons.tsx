@@ -34,3 +34,16 @@ export const LockIcon = () =>
       <path d="M8 11V7a4 4 0 0 1 8 0v4" />
     </>,
   );
+
+export const ScreenIcon = ({ off }: { off?: boolean }) =>
+  icon(
+    <>
+      <rect x="3" y="4" width="18" height="12" rx="2" />
+      <path d="M8 20h8M12 16v4" />
+      {off && <path d="M3 3l18 18" />}
+    </>,
+  );
+
+export const HandIcon = () => icon(<path d="M8 13V5.5a1.5 1.5 0 0 1 3 0V12m0-7.5a1.5 1.5 0 0 1 3 0V12m0-6a1.5 1.5 0 0 1 3 0v7a7 7 0 0 1-12.5 4.3L3.4 14a1.5 1.5 0 0 1 2.3-1.9L8 14" />);
+
+export const ChatIcon = () => icon(<path d="M4 5h16v11H9l-5 4z" />);

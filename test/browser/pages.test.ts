@@ -48,4 +48,25 @@ describe('help and languages', () => {
     await page.waitForSelector('#meeting-name');
     expect(await page.$eval('form.go button[type=submit]', (button) => button.textContent)).toBe('Go');
   });
+
+  it("shows the operator's footer links, and the operator's default language to browsers that prefer neither of ours", async () => {
+    const town = await startTestServer({
+      staticDir: 'dist/client',
+      client: { footerLinks: { privacy: 'https://town.example/privacy', imprint: 'https://town.example/imprint' }, defaultLanguage: 'de' },
+    });
+    const french = await launchBrowser('chromium', { args: ['--lang=fr-FR', '--accept-lang=fr-FR,fr'] });
+    try {
+      const page = await french.newPage();
+      await page.goto(town.url + '/');
+      await page.waitForSelector('footer.app-footer a');
+      expect(await page.$$eval('footer.app-footer a', (links) => links.map((a) => [a.textContent, a.getAttribute('href')]))).toEqual([
+        ['Datenschutz', 'https://town.example/privacy'],
+        ['Impressum', 'https://town.example/imprint'],
+      ]);
+      expect(await page.$eval('form.go button[type=submit]', (button) => button.textContent)).toBe('Los');
+    } finally {
+      await french.close();
+      await town.close();
+    }
+  });
 });

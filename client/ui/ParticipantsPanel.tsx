@@ -1,0 +1,73 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type { Call, CallState } from '../call/call.js';
+import { useT } from './i18n-context.js';
+
+/** Everyone in the meeting; for the moderator also the lobby queue and the meeting's rules. */
+export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; state: CallState; name: string; onClose: () => void }) {
+  const t = useT();
+  const ref = useRef<HTMLDialogElement>(null);
+  const isModerator = state.you !== null && state.you === state.moderator;
+
+  useEffect(() => {
+    ref.current?.showModal();
+  }, []);
+
+  return (
+    <dialog ref={ref} class="people" aria-labelledby="people-title" onClose={onClose}>
+      <h2 id="people-title">{t('people.title')}</h2>
+      <ul class="people-list">
+        <li>
+          <span class="name">
+            {name} ({t('meeting.you')})
+          </span>
+          {isModerator && <span class="badge">{t('meeting.moderator')}</span>}
+        </li>
+        {state.participants.map((p) => (
+          <li key={p.id} data-participant={p.id}>
+            <span class="name">{p.name}</span>
+            {p.id === state.moderator && <span class="badge">{t('meeting.moderator')}</span>}
+            {isModerator && (
+              <span class="row">
+                <button onClick={() => call.moderate({ type: 'make-moderator', id: p.id })}>{t('people.makeModerator', { name: p.name })}</button>
+                <button onClick={() => call.moderate({ type: 'remove', id: p.id })}>{t('people.remove', { name: p.name })}</button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {isModerator && (
+        <>
+          <h3>{t('people.waiting')}</h3>
+          {state.lobby.length === 0 && <p class="hint">{t('people.nobodyWaiting')}</p>}
+          <ul class="people-list lobby">
+            {state.lobby.map((p) => (
+              <li key={p.id}>
+                <span class="name">{p.name}</span>
+                <span class="row">
+                  <button class="primary" onClick={() => call.moderate({ type: 'admit', id: p.id })}>
+                    {t('people.admit', { name: p.name })}
+                  </button>
+                  <button onClick={() => call.moderate({ type: 'decline', id: p.id })}>{t('people.decline', { name: p.name })}</button>
+                </span>
+              </li>
+            ))}
+          </ul>
+          <label class="option">
+            <input type="checkbox" checked={state.settings.locked} onChange={(event) => call.moderate({ type: 'lock', locked: event.currentTarget.checked })} />
+            <span>{t('people.lock')}</span>
+          </label>
+          <label class="option">
+            <input type="checkbox" checked={state.settings.lobby} onChange={(event) => call.moderate({ type: 'lobby', enabled: event.currentTarget.checked })} />
+            <span>{t('people.lobby')}</span>
+          </label>
+          <p>
+            <button onClick={() => call.moderate({ type: 'mute-all' })}>{t('people.muteAll')}</button>
+          </p>
+        </>
+      )}
+      <form method="dialog">
+        <button class="primary">{t('people.close')}</button>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,80 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Call, CallState } from '../call/call.js';
+import { useT } from './i18n-context.js';
+
+/** Invite people (link, e-mail, share sheet) and, as moderator, set or remove the password. */
+export function ShareDialog({ call, state, onClose }: { call: Call; state: CallState; onClose: () => void }) {
+  const t = useT();
+  const ref = useRef<HTMLDialogElement>(null);
+  const [copied, setCopied] = useState(false);
+  const [includePassword, setIncludePassword] = useState(false);
+  const [newPassword, setNewPassword] = useState('');
+  const link = `${location.origin}/${encodeURIComponent(state.room)}`;
+  const isModerator = state.you !== null && state.you === state.moderator;
+
+  useEffect(() => {
+    ref.current?.showModal();
+  }, []);
+
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(link);
+      setCopied(true);
+    } catch {
+      // clipboard blocked: the field stays selectable
+    }
+  };
+
+  const body = [t('share.emailBody', { room: state.room, link }), ...(includePassword && state.password ? [t('share.emailPassword', { password: state.password })] : [])].join('\n');
+  const mailto = `mailto:?subject=${encodeURIComponent(t('share.emailSubject', { room: state.room }))}&body=${encodeURIComponent(body)}`;
+
+  return (
+    <dialog ref={ref} class="share" aria-labelledby="share-title" onClose={onClose}>
+      <h2 id="share-title">{t('share.title', { room: state.room })}</h2>
+      <label for="share-link">{t('share.link')}</label>
+      <div class="row">
+        <input id="share-link" readOnly value={link} onFocus={(event) => event.currentTarget.select()} />
+        <button onClick={copy}>{t(copied ? 'meeting.copied' : 'meeting.copy')}</button>
+      </div>
+      <div class="row actions">
+        <a class="button" href={mailto}>
+          {t('share.email')}
+        </a>
+        {'share' in navigator && (
+          <button onClick={() => navigator.share({ title: t('share.emailSubject', { room: state.room }), url: link }).catch(() => undefined)}>{t('share.system')}</button>
+        )}
+      </div>
+      {state.password && (
+        <label class="option">
+          <input type="checkbox" checked={includePassword} onChange={(event) => setIncludePassword(event.currentTarget.checked)} />
+          <span>{t('share.includePassword')}</span>
+        </label>
+      )}
+      {isModerator && (
+        <section class="password">
+          <h3>{t('share.passwordTitle')}</h3>
+          {state.settings.hasPassword && <p data-password-set="true">{t('share.passwordIsSet')}</p>}
+          <p class="hint">{t('share.passwordHint')}</p>
+          <form
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (newPassword.length === 0) return;
+              call.setPassword(newPassword);
+              setNewPassword('');
+            }}
+          >
+            <label for="new-password">{t('share.passwordLabel')}</label>
+            <div class="row">
+              <input id="new-password" type="password" autocomplete="new-password" maxLength={128} value={newPassword} onInput={(event) => setNewPassword(event.currentTarget.value)} />
+              <button type="submit">{t(state.settings.hasPassword ? 'share.passwordChange' : 'share.passwordSet')}</button>
+            </div>
+          </form>
+          {state.settings.hasPassword && <button onClick={() => call.setPassword(null)}>{t('share.passwordRemove')}</button>}
+        </section>
+      )}
+      <form method="dialog">
+        <button class="primary">{t('share.close')}</button>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,95 @@
+// The join screen: choosing devices, joining with microphone or camera off, the password field only
+// when asked for; the highlight of whoever speaks; and the installable web app.
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectPageErrors, launchBrowser } from '../helpers/browser.js';
+import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('the join screen', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const errors: string[] = [];
+
+  async function newPage(): Promise<Page> {
+    const page = await (await browser.createBrowserContext()).newPage();
+    errors.push(...collectPageErrors(page));
+    return page;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer({ staticDir: 'dist/client' });
+    browser = await launchBrowser('chromium');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('offers the microphones and cameras by name and switches the preview to the one chosen', async () => {
+    const page = await newPage();
+    await startMeetingFromHome(page, server.url, 'devices');
+    await page.waitForSelector('select[aria-label="Microphone"] option');
+    const options = await page.$$eval('select[aria-label="Microphone"] option', (items) => items.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent })));
+    expect(options.map((o) => o.label)).toContain('Fake Audio Input 1');
+    expect(await page.$('#meeting-password')).toBeNull();
+    await page.select('select[aria-label="Microphone"]', options.find((o) => o.label === 'Fake Audio Input 1')!.value);
+    await page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('.join video')?.srcObject as MediaStream | null)?.getAudioTracks()[0]?.label === 'Fake Audio Input 1');
+    await page.close();
+  });
+
+  it('joins with microphone and camera off, and the others see it', async () => {
+    const anna = await newPage();
+    const ben = await newPage();
+    await startMeetingFromHome(anna, server.url, 'quiet start');
+    await anna.waitForSelector('#join-microphone:not([disabled])');
+    await anna.click('#join-microphone');
+    await anna.click('#join-camera');
+    expect(await anna.$('.join .tile .avatar')).not.toBeNull();
+    await joinAs(anna, 'Anna');
+    expect(await anna.$eval('.controls button[aria-label="Unmute microphone"]', (b) => b.getAttribute('aria-pressed'))).toBe('true');
+    expect(await anna.$('.controls button[aria-label="Turn camera on"]')).not.toBeNull();
+
+    await startMeetingFromHome(ben, server.url, 'quiet start');
+    await joinAs(ben, 'Ben');
+    await ben.waitForFunction(() =>
+      [...document.querySelectorAll('.tile.remote')].some((t) => t.querySelector('.name')?.textContent === 'Anna' && t.querySelector('.muted') && t.querySelector('.avatar')?.textContent === 'A'),
+    );
+    // Ben's (fake, beeping) microphone is on: Anna sees him highlighted as the speaker; Ben sees nobody, Anna is muted.
+    await anna.waitForSelector('.tile.remote.speaking[data-speaking="true"]', { timeout: 15_000 });
+    expect(await ben.$('.tile.remote.speaking')).toBeNull();
+    // Ben mutes: the highlight goes.
+    await ben.click('.controls button[aria-label="Mute microphone"]');
+    await anna.waitForFunction(() => !document.querySelector('.tile.remote.speaking'), { timeout: 15_000 });
+
+    // Anna unmutes in the call: Ben sees the microphone on.
+    await anna.click('.controls button[aria-label="Unmute microphone"]');
+    await ben.waitForFunction(() => [...document.querySelectorAll('.tile.remote')].some((t) => t.querySelector('.name')?.textContent === 'Anna' && !t.querySelector('.muted')));
+    await waitForRemoteVideos(anna, 1);
+  });
+
+  it('is installable as a web app (manifest, icons, theme colour)', async () => {
+    // The default (non-incognito) profile: browsers do not install apps from incognito windows.
+    const page = await browser.newPage();
+    errors.push(...collectPageErrors(page));
+    await page.goto(server.url + '/');
+    expect(await page.$eval('meta[name="theme-color"]', (m) => m.getAttribute('content'))).toBe('#101614');
+    const session = await page.createCDPSession();
+    const manifest = (await session.send('Page.getAppManifest')) as { url: string; errors: unknown[]; data?: string };
+    expect(manifest.errors).toEqual([]);
+    const data = JSON.parse(manifest.data ?? '{}') as { icons: Array<{ src: string; sizes: string }>; display: string };
+    expect(data.display).toBe('standalone');
+    for (const icon of data.icons) {
+      const response = await fetch(new URL(icon.src, server.url));
+      expect(response.status, icon.src).toBe(200);
+    }
+    const { installabilityErrors } = (await session.send('Page.getInstallabilityErrors')) as { installabilityErrors: Array<{ errorId: string }> };
+    expect(installabilityErrors.map((e) => e.errorId)).toEqual([]);
+  });
+
+  it('ran without page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});

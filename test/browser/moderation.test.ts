@@ -1,0 +1,131 @@
+// Running a meeting through the UI: moderator badge and hand-over, lobby, mute everyone, remove,
+// lock, and a password set in the Share dialog.
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectPageErrors, launchBrowser } from '../helpers/browser.js';
+import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+describe('running a meeting', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const errors: string[] = [];
+
+  async function person(): Promise<Page> {
+    const page = await (await browser.createBrowserContext()).newPage();
+    errors.push(...collectPageErrors(page));
+    return page;
+  }
+
+  const text = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent ?? '');
+  const click = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).click();
+
+  beforeAll(async () => {
+    server = await startTestServer({ staticDir: 'dist/client' });
+    browser = await launchBrowser('chromium');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows who moderates, and passes the role on when the moderator leaves', async () => {
+    const [anna, ben, carla] = [await person(), await person(), await person()];
+    for (const [page, name] of [[anna, 'Anna'], [ben, 'Ben'], [carla, 'Carla']] as const) {
+      await startMeetingFromHome(page, server.url, 'handover');
+      await joinAs(page, name);
+    }
+    await waitForRemoteVideos(carla, 2);
+    expect(await text(carla, '.tile.remote:has(.badge) .name')).toBe('Anna');
+    await anna.locator('.controls .leave').click();
+    // Ben was there longest: everyone sees him as moderator now.
+    await carla.waitForFunction(() => document.querySelector('.tile.remote .badge')?.closest('.tile')?.querySelector('.name')?.textContent === 'Ben');
+    await ben.waitForSelector('.tile.local .badge');
+    await ben.waitForSelector('::-p-text(You are now the moderator of this meeting.)');
+  });
+
+  it('runs a lobby: the newcomer waits, the moderator admits from the banner', async () => {
+    const [anna, dora] = [await person(), await person()];
+    await startMeetingFromHome(anna, server.url, 'lobby');
+    await joinAs(anna, 'Anna');
+    await click(anna, 'Participants (1)');
+    await anna.locator('::-p-text(Lobby: let newcomers in one by one)').click();
+    await anna.locator('dialog.people form[method=dialog] button').click();
+
+    await startMeetingFromHome(dora, server.url, 'lobby');
+    await dora.type('#display-name', 'Dora');
+    await dora.click('.join button.primary');
+    await dora.waitForSelector('::-p-text(Waiting to be let in)');
+    await anna.waitForSelector('::-p-text(Dora is waiting in the lobby)');
+    await click(anna, 'Admit Dora');
+    await waitForRemoteVideos(dora, 1);
+    await waitForRemoteVideos(anna, 1);
+  });
+
+  it('lets the moderator mute everyone and remove someone; nobody else may', async () => {
+    const [anna, ben] = [await person(), await person()];
+    await startMeetingFromHome(anna, server.url, 'discipline');
+    await joinAs(anna, 'Anna');
+    await startMeetingFromHome(ben, server.url, 'discipline');
+    await joinAs(ben, 'Ben');
+    await waitForRemoteVideos(ben, 1);
+
+    // Ben is not moderator: his list offers no moderator actions.
+    await click(ben, 'Participants (2)');
+    expect(await ben.$$('::-p-aria(Remove Anna)')).toHaveLength(0);
+    await ben.locator('dialog.people form[method=dialog] button').click();
+
+    await click(anna, 'Participants (2)');
+    await click(anna, 'Mute everyone');
+    await ben.waitForSelector('::-p-text(The moderator muted everyone.)');
+    expect(await ben.$eval('.controls button:nth-child(1)', (button) => button.getAttribute('aria-pressed'))).toBe('true');
+    await anna.waitForFunction(() => Boolean(document.querySelector('.tile.remote .muted')));
+
+    await click(anna, 'Remove Ben');
+    await ben.waitForSelector('::-p-text(The moderator removed you from the meeting.)');
+    await anna.waitForFunction(() => document.querySelectorAll('.tile.remote').length === 0);
+  });
+
+  it('keeps newcomers out of a locked meeting', async () => {
+    const [anna, erik] = [await person(), await person()];
+    await startMeetingFromHome(anna, server.url, 'locked');
+    await joinAs(anna, 'Anna');
+    await click(anna, 'Participants (1)');
+    await anna.locator('::-p-text(Lock the meeting)').click();
+    await anna.waitForSelector('.call-header ::-p-text(Locked)');
+    await startMeetingFromHome(erik, server.url, 'locked');
+    await erik.type('#display-name', 'Erik');
+    await erik.click('.join button.primary');
+    await erik.waitForSelector('::-p-text(The moderator has locked this meeting)');
+  });
+
+  it('protects a meeting with a password set in the Invite dialog: a wrong one is refused, the right one admits', async () => {
+    const [anna, fritz] = [await person(), await person()];
+    await startMeetingFromHome(anna, server.url, 'board');
+    await joinAs(anna, 'Anna');
+    await click(anna, 'Invite');
+    await anna.type('#new-password', 'amber-otter');
+    await anna.locator('::-p-text(Set password)').click();
+    await anna.waitForSelector('dialog.share [data-password-set]');
+    await anna.locator('dialog.share form[method=dialog] button').click();
+
+    await startMeetingFromHome(fritz, server.url, 'board');
+    await fritz.type('#display-name', 'Fritz');
+    await fritz.click('.join button.primary');
+    await fritz.waitForSelector('::-p-text(This meeting needs a password.)');
+    await fritz.type('#meeting-password', 'otter-amber');
+    await fritz.click('.join button.primary');
+    await fritz.waitForSelector('::-p-text(Wrong password.)');
+    await fritz.$eval('#meeting-password', (input) => ((input as HTMLInputElement).value = ''));
+    await fritz.type('#meeting-password', 'amber-otter');
+    await fritz.click('.join button.primary');
+    await waitForRemoteVideos(fritz, 1);
+    await waitForRemoteVideos(anna, 1);
+  });
+
+  it('ran without page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});

@@ -5,6 +5,8 @@ import { useT } from './i18n-context.js';
 const SECTIONS: Array<[title: MessageKey, body: MessageKey]> = [
   ['help.needTitle', 'help.need'],
   ['help.noPictureTitle', 'help.noPicture'],
+  ['help.screenTitle', 'help.screen'],
+  ['help.chatTitle', 'help.chat'],
   ['help.encryptionTitle', 'help.encryption'],
   ['help.safetyTitle', 'help.safety'],
   ['help.limitsTitle', 'help.limits'],

@@ -396,6 +396,7 @@ export class Call {
       const encryption = encryptionStatus(stats);
       const known = this.current.participants.find((p) => p.id === participant.id);
       if (!known) continue;
+      if (known.safety.state === 'pending') void this.verifications?.nudge(participant.id);
       if (path && (path.kind !== known.path?.kind || path.protocol !== known.path.protocol)) this.patchParticipant(participant.id, { path });
       if (JSON.stringify(encryption) !== JSON.stringify(known.encryption)) this.patchParticipant(participant.id, { encryption });
     }

@@ -28,6 +28,8 @@ export class Mesh {
   private readonly peers = new Map<ParticipantId, SimplePeer.Instance>();
   /** Messages for a peer whose channel is not open yet (the other side may start talking first). */
   private readonly pending = new Map<ParticipantId, PeerMessage[]>();
+  /** Peers whose data channel is open: messages go straight out. */
+  private readonly open = new Set<SimplePeer.Instance>();
   /** The shared screen, sent in place of the camera (or as the only video when there is no camera). */
   private screen: MediaStreamTrack | null = null;
   /** Carries the screen for a participant who had no stream at all. */
@@ -78,12 +80,26 @@ export class Mesh {
     peer.on('track', (_track: MediaStreamTrack, remote: MediaStream) => {
       if (reported.has(remote.id)) events.stream(to, new MediaStream(remote.getTracks()));
     });
-    peer.on('connect', () => {
+    // Connected once the data channel is open. simple-peer's own 'connect' also waits until
+    // getStats shows a selected candidate pair, which lags (and was seen to stall) under load
+    // while media already flows; whichever comes first counts.
+    const connected = () => {
+      if (this.open.has(peer) || peer.destroyed || this.peers.get(to) !== peer) return;
+      this.open.add(peer);
       this.pending.get(to)?.forEach((message) => peer.send(JSON.stringify(message)));
       this.pending.delete(to);
       events.state(to, 'connected');
-    });
+    };
+    const watchChannel = (channel: RTCDataChannel | undefined) => {
+      if (!channel) return;
+      if (channel.readyState === 'open') connected();
+      else channel.addEventListener('open', connected, { once: true });
+    };
+    watchChannel(channelOf(peer));
+    this.connectionTo(to)?.addEventListener('datachannel', (event) => watchChannel(event.channel));
+    peer.on('connect', connected);
     peer.on('data', (chunk: Uint8Array | string) => {
+      connected();
       const message = parsePeerMessage(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
       if (message) events.message(to, message);
     });
@@ -95,6 +111,7 @@ export class Mesh {
       if (this.peers.get(to) !== peer) return;
       this.peers.delete(to);
       this.pending.delete(to);
+      this.open.delete(peer);
       events.state(to, insecure ? 'insecure' : 'failed');
     });
   }
@@ -108,7 +125,7 @@ export class Mesh {
   send(to: ParticipantId, message: PeerMessage): void {
     const peer = this.peers.get(to);
     if (!peer || peer.destroyed) return;
-    if (peer.connected) peer.send(JSON.stringify(message));
+    if (this.open.has(peer) && channelOf(peer)?.readyState === 'open') peer.send(JSON.stringify(message));
     else this.pending.set(to, [...(this.pending.get(to) ?? []), message]);
   }
 
@@ -163,6 +180,7 @@ export class Mesh {
     const peer = this.peers.get(id);
     this.peers.delete(id);
     this.pending.delete(id);
+    if (peer) this.open.delete(peer);
     peer?.destroy();
   }
 
@@ -175,4 +193,8 @@ function dtlsTransports(pc: RTCPeerConnection | undefined): RTCDtlsTransport[] {
   if (!pc) return [];
   const transports = [pc.sctp?.transport, ...pc.getTransceivers().flatMap((t) => [t.sender.transport, t.receiver.transport])];
   return transports.filter((transport): transport is RTCDtlsTransport => Boolean(transport));
+}
+
+function channelOf(peer: SimplePeer.Instance): RTCDataChannel | undefined {
+  return (peer as unknown as { _channel?: RTCDataChannel })._channel;
 }

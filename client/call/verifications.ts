@@ -16,15 +16,34 @@ export interface VerificationsOptions {
   result(of: ParticipantId, result: VerifyResult, fingerprints: Fingerprints): void;
 }
 
+interface Entry {
+  verification: Verification;
+  fingerprints: Fingerprints;
+  /** Everything sent so far, to send again if the exchange stalls; the other side ignores repeats. */
+  sent: PeerVerifyMessage[];
+  done: boolean;
+}
+
 export class Verifications {
-  private readonly running = new Map<ParticipantId, { verification: Verification; fingerprints: Fingerprints }>();
+  private readonly running = new Map<ParticipantId, Entry>();
 
   constructor(private readonly options: VerificationsOptions) {}
 
   /** The data channel to `id` is open: send our commitment. */
   async begin(id: ParticipantId): Promise<void> {
     const entry = this.entryFor(id);
-    if (entry) this.options.send(id, await entry.verification.start());
+    if (entry) this.send(id, entry, await entry.verification.start());
+  }
+
+  /**
+   * Called now and then for connected participants: starts an exchange that could not start yet
+   * (descriptions not set) and repeats our messages where one has not finished, so a message lost
+   * in a renegotiation or a closing channel cannot leave the safety number pending for ever.
+   */
+  async nudge(id: ParticipantId): Promise<void> {
+    const entry = this.running.get(id);
+    if (!entry) return this.begin(id);
+    if (!entry.done) entry.sent.forEach((message) => this.options.send(id, message));
   }
 
   /** A message may arrive before our side saw the channel open: the exchange starts on whichever comes first. */
@@ -32,8 +51,11 @@ export class Verifications {
     const entry = this.entryFor(from);
     if (!entry) return;
     const step = await entry.verification.receive(message);
-    step.send.forEach((reply) => this.options.send(from, reply));
-    if (step.result) this.options.result(from, step.result, entry.fingerprints);
+    step.send.forEach((reply) => this.send(from, entry, reply));
+    if (step.result) {
+      entry.done = true;
+      this.options.result(from, step.result, entry.fingerprints);
+    }
   }
 
   forget(id: ParticipantId): void {
@@ -45,8 +67,13 @@ export class Verifications {
     if (existing) return existing;
     const fingerprints = this.options.fingerprints(id);
     if (!fingerprints) return null;
-    const entry = { verification: createVerification(fingerprints.mine, fingerprints.theirs), fingerprints };
+    const entry: Entry = { verification: createVerification(fingerprints.mine, fingerprints.theirs), fingerprints, sent: [], done: false };
     this.running.set(id, entry);
     return entry;
+  }
+
+  private send(to: ParticipantId, entry: Entry, message: PeerVerifyMessage): void {
+    if (!entry.sent.some((sent) => sent.type === message.type)) entry.sent.push(message);
+    this.options.send(to, message);
   }
 }

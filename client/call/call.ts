@@ -14,6 +14,7 @@ import { normalizeChatText, type PeerMessage } from './peer-messages.js';
 import { fingerprintOf, type SafetyCode } from './safety-number.js';
 import { openScreen, type ScreenResult } from './screen-share.js';
 import { SignallingClient } from './signalling.js';
+import { BitrateControl, type TileSize } from './bitrate-control.js';
 import { Verifications, type Fingerprints } from './verifications.js';
 
 export interface RemoteParticipant {
@@ -57,6 +58,8 @@ export interface CallState {
   chat: ChatMessage[];
   /** Who is speaking, from audio levels, with hysteresis. */
   activeSpeaker: ParticipantId | null;
+  /** My upload cannot carry the video the room needs: shown as a notice on my tile. */
+  weakUplink: boolean;
   /** False while the signalling server is unreachable; running calls go on regardless. */
   serverConnected: boolean;
   /** Whether the server offered a TURN relay for this call. */
@@ -79,6 +82,8 @@ export interface CallOptions {
   relayOnly: boolean;
   /** For a meeting with a password. */
   password?: string;
+  /** The operator's cap on what one participant uploads; the policy's default when absent. */
+  uplinkBudgetBps?: number;
   /** This browser's persistent DTLS certificate; null lets the browser make a throwaway one. */
   certificate?: RTCCertificate | null;
   /** Where verified contacts are remembered; localStorage by default. */
@@ -96,6 +101,11 @@ export class Call {
   private signalling: SignallingClient | null = null;
   private mesh: Mesh | null = null;
   private verifications: Verifications | null = null;
+  private bitrate: BitrateControl | null = null;
+  /** How large each participant shows my tile, from their 'view' messages. */
+  private readonly tiles = new Map<ParticipantId, TileSize>();
+  /** How large I show each participant's tile, as last reported to them. */
+  private readonly myViews = new Map<ParticipantId, TileSize>();
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private speakerTimer: ReturnType<typeof setInterval> | undefined;
   private readonly speakers = new ActiveSpeaker<ParticipantId>();
@@ -113,6 +123,7 @@ export class Call {
       local: { stream, audio: Boolean(stream?.getAudioTracks().length), video: Boolean(stream?.getVideoTracks().length), screen: null, hand: false },
       chat: [],
       activeSpeaker: null,
+      weakUplink: false,
       serverConnected: false,
       relayAvailable: false,
       relayOnly: options.relayOnly,
@@ -230,6 +241,8 @@ export class Call {
   }
 
   private end(phase: 'left' | 'failed', error: CallError | null): void {
+    this.bitrate?.stop();
+    this.bitrate = null;
     clearInterval(this.statsTimer);
     clearInterval(this.speakerTimer);
     this.current.local.screen?.getTracks().forEach((track) => track.stop());
@@ -261,6 +274,9 @@ export class Call {
       case 'participant-left':
         this.mesh?.remove(message.id);
         this.verifications?.forget(message.id);
+        this.tiles.delete(message.id);
+        this.myViews.delete(message.id);
+        this.bitrate?.nudge();
         this.update({ participants: this.current.participants.filter((p) => p.id !== message.id) });
         return;
       case 'moderator-changed':
@@ -326,11 +342,14 @@ export class Call {
           this.patchParticipant(of, { connection });
           if (connection === 'connected') {
             this.announceMedia(of);
+            const view = this.myViews.get(of);
+            if (view) this.mesh?.send(of, { type: 'view', ...view });
             void this.verifications?.begin(of);
             void this.readStats();
           } else {
             this.verifications?.forget(of);
           }
+          this.bitrate?.nudge();
         },
         message: (from, message) => this.onPeerMessage(from, message),
       },
@@ -338,6 +357,20 @@ export class Call {
     const relayAvailable = iceServers.some((server) => server.urls.some((url) => /^turns?:/.test(url)));
     this.update({ phase: 'joined', you, moderator, relayAvailable, settings });
     this.statsTimer = setInterval(() => void this.readStats(), STATS_POLL_MS);
+    // Mesh bitrate control, on by default: audio first, video shared out across the peers.
+    this.bitrate = new BitrateControl({
+      links: () =>
+        this.current.participants.flatMap((p) => {
+          const connection = p.connection === 'connected' ? this.mesh?.connectionTo(p.id) : undefined;
+          return connection ? [{ id: p.id, connection }] : [];
+        }),
+      tileOf: (id) => this.tiles.get(id),
+      screenSharing: () => this.current.local.screen !== null,
+      someoneElseSpeaking: () => this.current.activeSpeaker !== null,
+      uplinkBudgetBps: this.options.uplinkBudgetBps,
+      onWeak: (weak) => weak !== this.current.weakUplink && this.update({ weakUplink: weak }),
+    });
+    this.bitrate.start();
     this.speakerTimer = setInterval(() => this.readSpeaker(), SPEAKER_POLL_MS);
     participants.forEach((participant) => this.addParticipant(participant, true));
   }
@@ -380,11 +413,24 @@ export class Call {
         this.patchParticipant(from, { hand: message.raised ? (hand ?? Date.now()) : null });
         return;
       }
+      case 'view':
+        this.tiles.set(from, { width: message.width, height: message.height });
+        this.bitrate?.nudge();
+        return;
       case 'verify-commit':
       case 'verify-reveal':
         void this.verifications?.receive(from, message);
         return;
     }
+  }
+
+  /** The UI reports how large it shows a participant's tile; they adapt what they send me. */
+  reportTileSize(id: ParticipantId, width: number, height: number): void {
+    const size = { width: Math.round(width), height: Math.round(height) };
+    const known = this.myViews.get(id);
+    if (known?.width === size.width && known.height === size.height) return;
+    this.myViews.set(id, size);
+    this.mesh?.send(id, { type: 'view', ...size });
   }
 
   private async readStats(): Promise<void> {

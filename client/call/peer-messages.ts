@@ -12,6 +12,8 @@ export type PeerMessage =
   | { type: 'chat'; text: string }
   | { type: 'screen'; sharing: boolean }
   | { type: 'hand'; raised: boolean }
+  /** How large (device pixels) the receiver shows the sender's tile: a thumbnail gets a thumbnail's bitrate. */
+  | { type: 'view'; width: number; height: number }
   | PeerVerifyMessage;
 
 export function parsePeerMessage(raw: string): PeerMessage | null {
@@ -36,8 +38,14 @@ export function parsePeerMessage(raw: string): PeerMessage | null {
       return typeof msg.sharing === 'boolean' ? { type: 'screen', sharing: msg.sharing } : null;
     case 'hand':
       return typeof msg.raised === 'boolean' ? { type: 'hand', raised: msg.raised } : null;
+    case 'view':
+      return isPixels(msg.width) && isPixels(msg.height) ? { type: 'view', width: msg.width, height: msg.height } : null;
   }
   return parseVerifyMessage(value);
+}
+
+function isPixels(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 16384;
 }
 
 /**

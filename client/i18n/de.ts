@@ -191,5 +191,6 @@ export const de: Messages = {
   'join.micSelect': 'Mikrofon',
   'join.camSelect': 'Kamera',
   'join.passwordLabel': 'Passwort des Treffens',
+  'meeting.weakUplink': 'Deine Verbindung ist schwach: Dein Bild wird für manche Teilnehmende verkleinert oder angehalten. Deine Stimme kommt weiter an.',
   'lang.switch': 'English',
 };

@@ -190,6 +190,7 @@ export const en = {
   'join.micSelect': 'Microphone',
   'join.camSelect': 'Camera',
   'join.passwordLabel': 'Meeting password',
+  'meeting.weakUplink': 'Your connection is weak: your video is reduced or paused for some participants. Your voice still gets through.',
   'lang.switch': 'Deutsch',
 } as const;
 

@@ -62,6 +62,11 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
           <button onClick={() => setDialog('share')}>{t('share.open')}</button>
         </span>
       </header>
+      {state.weakUplink && (
+        <p class="banner" role="status" data-weak-uplink="true">
+          {t('meeting.weakUplink')}
+        </p>
+      )}
       {state.notice && (
         <p class="banner notice-banner" role="status">
           <span>{t(`notice.${state.notice}`)}</span>
@@ -137,6 +142,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
             verified={p.safety.state === 'ready' && p.safety.verified}
             keyChanged={p.safety.state === 'ready' && p.safety.changedSinceVerified}
             onSecurity={() => setSecurityOf(p.id)}
+            onResize={(width, height) => call.reportTileSize(p.id, width, height)}
             speaking={p.id === state.activeSpeaker}
             hand={p.hand !== null}
             screen={p.screen}

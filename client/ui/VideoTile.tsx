@@ -6,6 +6,8 @@ import { LockIcon, MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';
 
 export interface VideoTileProps {
+  /** Told the tile's size in device pixels whenever it changes (remote tiles: the sender adapts to it). */
+  onResize?: (width: number, height: number) => void;
   name: string;
   stream: MediaStream | null;
   audio: boolean;
@@ -29,6 +31,27 @@ export function VideoTile(props: VideoTileProps) {
   const { name, stream, audio, video, local = false, moderator = false, connection = 'connected', participantId, path = null } = props;
   const t = useT();
   const ref = useRef<HTMLVideoElement>(null);
+  const figure = useRef<HTMLElement>(null);
+  const onResize = useRef(props.onResize);
+  onResize.current = props.onResize;
+
+  useEffect(() => {
+    const element = figure.current;
+    if (!element || !onResize.current || typeof ResizeObserver === 'undefined') return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const observer = new ResizeObserver(([entry]) => {
+      if (!entry) return;
+      const { width, height } = entry.contentRect;
+      // A window being dragged resizes many times a second: report once it settles.
+      clearTimeout(timer);
+      timer = setTimeout(() => onResize.current?.(width * devicePixelRatio, height * devicePixelRatio), 300);
+    });
+    observer.observe(element);
+    return () => {
+      clearTimeout(timer);
+      observer.disconnect();
+    };
+  }, []);
 
   useEffect(() => {
     const element = ref.current;
@@ -42,6 +65,7 @@ export function VideoTile(props: VideoTileProps) {
   const showVideo = Boolean(stream) && (video || screen);
   return (
     <figure
+      ref={figure}
       class={`tile ${local ? 'local' : 'remote'}${speaking ? ' speaking' : ''}${screen ? ' screen' : ''}`}
       data-participant={participantId}
       data-screen={screen ? 'true' : undefined}

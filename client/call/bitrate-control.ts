@@ -1,0 +1,227 @@
+// The imperative shell around the bitrate policy: every few seconds it reads each peer
+// connection's statistics, asks planBitrates() what to send, and applies the answer with
+// RTCRtpSender.setParameters(). The decisions live in bitrate-policy.ts; the one judgement made
+// here is the weak-connection notice (weakTracker), a small pure state machine.
+
+import type { ParticipantId } from '../../signal/protocol.js';
+import { CAMERA_STEPS, DEFAULT_AUDIO_BITRATE_BPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, SCREEN_STEPS, planBitrates, roomStep, type BitratePlan, type LinkPlan, type PeerLink } from './bitrate-policy.js';
+
+export interface TileSize {
+  width: number;
+  height: number;
+}
+
+export interface BitrateControlOptions {
+  /** Connected peers and their connections. */
+  links(): Array<{ id: ParticipantId; connection: RTCPeerConnection }>;
+  /** How large each receiver says it shows my tile. */
+  tileOf(id: ParticipantId): TileSize | undefined;
+  screenSharing(): boolean;
+  /** Whether someone else holds the active-speaker highlight (then I am not the active speaker). */
+  someoneElseSpeaking(): boolean;
+  /** The operator's cap; undefined: the policy's default. */
+  uplinkBudgetBps: number | undefined;
+  onWeak(weak: boolean): void;
+}
+
+const TICK_MS = 2000;
+/** After a peer connects or the room size changes: soon, but after the first statistics exist. */
+const SOON_MS = 300;
+/** My own microphone counts as speaking above this level (the same threshold as the highlight). */
+const SPEAKING_LEVEL = 0.03;
+const SPEAKING_HOLD_MS = 3000;
+
+export class BitrateControl {
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private soon: ReturnType<typeof setTimeout> | undefined;
+  private running = false;
+  private stopped = false;
+  private lastSpoke = -Infinity;
+  private readonly weak = weakTracker();
+
+  constructor(private readonly options: BitrateControlOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), TICK_MS);
+  }
+
+  /** Re-plan soon: a peer connected or left, a tile or screen share changed. */
+  nudge(): void {
+    if (this.stopped) return;
+    clearTimeout(this.soon);
+    this.soon = setTimeout(() => void this.tick(), SOON_MS);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    clearTimeout(this.soon);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      await this.plan();
+    } catch (error) {
+      // Never out of the loop: the next tick tries again.
+      console.warn('bitrate control', error);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async plan(): Promise<void> {
+    const links = this.options.links();
+    const readings = await Promise.all(links.map(async ({ id, connection }) => ({ id, connection, ...(await readLink(connection)) })));
+    if (this.stopped) return;
+    const now = Date.now();
+    if (readings.some((reading) => (reading.localAudioLevel ?? 0) >= SPEAKING_LEVEL)) this.lastSpoke = now;
+    const peers: PeerLink[] = readings.map((reading) => ({
+      id: reading.id,
+      tile: this.options.tileOf(reading.id),
+      availableOutgoingBitrateBps: reading.availableOutgoingBitrateBps,
+      lossFraction: reading.videoLoss,
+    }));
+    const screenSharing = this.options.screenSharing();
+    const sourceHeight = readings.map((reading) => videoSender(reading.connection)?.track?.getSettings().height).find((height) => Boolean(height));
+    const plan = planBitrates({
+      peers,
+      uplinkBudgetBps: this.options.uplinkBudgetBps,
+      sourceHeight,
+      screenSharing,
+      activeSpeaker: !this.options.someoneElseSpeaking() && now - this.lastSpoke < SPEAKING_HOLD_MS,
+    });
+    await Promise.all(readings.map(({ connection }, i) => applyLink(connection, plan.links[i]!)));
+    const estimates = readings.map((reading) => reading.availableOutgoingBitrateBps);
+    const totalEstimate = estimates.every((estimate) => estimate !== undefined) ? estimates.reduce((sum: number, estimate) => sum + estimate!, 0) : undefined;
+    const weak = this.weak.update(
+      {
+        strained: isStrained(plan, { peers: links.length, screenSharing, uplinkBudgetBps: this.options.uplinkBudgetBps, totalEstimateBps: totalEstimate }),
+        roomKey: links.map((link) => link.id).join(','),
+      },
+      now,
+    );
+    this.options.onWeak(weak);
+  }
+}
+
+interface LinkReading {
+  availableOutgoingBitrateBps: number | undefined;
+  videoLoss: number | undefined;
+  localAudioLevel: number | undefined;
+}
+
+async function readLink(connection: RTCPeerConnection): Promise<LinkReading> {
+  const stats = [...(await connection.getStats()).values()] as Array<Record<string, unknown>>;
+  const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+  const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId) ?? stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+  const loss = stats.find((s) => s.type === 'remote-inbound-rtp' && s.kind === 'video')?.fractionLost;
+  const level = stats.find((s) => s.type === 'media-source' && s.kind === 'audio')?.audioLevel;
+  return {
+    availableOutgoingBitrateBps: typeof pair?.availableOutgoingBitrate === 'number' ? pair.availableOutgoingBitrate : undefined,
+    videoLoss: typeof loss === 'number' ? loss : undefined,
+    localAudioLevel: typeof level === 'number' ? level : undefined,
+  };
+}
+
+function senderOf(connection: RTCPeerConnection, kind: 'audio' | 'video'): RTCRtpSender | undefined {
+  return connection.getSenders().find((sender) => sender.track?.kind === kind);
+}
+
+function videoSender(connection: RTCPeerConnection): RTCRtpSender | undefined {
+  return senderOf(connection, 'video');
+}
+
+type Encoding = RTCRtpEncodingParameters & { priority?: RTCPriorityType; networkPriority?: RTCPriorityType };
+
+/** The encoding as the plan wants it; only the fields the plan decides. */
+export function encodingFor(kind: 'audio' | 'video', link: LinkPlan): Partial<Encoding> {
+  if (kind === 'audio') return { active: true, maxBitrate: link.audio.maxBitrateBps, priority: 'high', networkPriority: 'high' };
+  const video = link.video;
+  if (video.paused) return { active: false };
+  return {
+    active: true,
+    maxBitrate: video.maxBitrateBps,
+    scaleResolutionDownBy: Math.round(video.scaleResolutionDownBy * 1000) / 1000,
+    maxFramerate: video.maxFramerate,
+    priority: video.priority,
+    networkPriority: video.priority,
+  };
+}
+
+async function applyLink(connection: RTCPeerConnection, link: LinkPlan): Promise<void> {
+  for (const kind of ['audio', 'video'] as const) {
+    const sender = senderOf(connection, kind);
+    if (!sender) continue;
+    const parameters = sender.getParameters();
+    const current = parameters.encodings?.[0] as Encoding | undefined;
+    if (!current) continue; // before negotiation: nothing to set yet
+    const wanted = encodingFor(kind, link);
+    const changed = (Object.keys(wanted) as Array<keyof Encoding>).some((key) => current[key] !== wanted[key]);
+    if (!changed) continue;
+    Object.assign(current, wanted);
+    try {
+      await sender.setParameters(parameters);
+    } catch (error) {
+      // Mid-renegotiation the parameters go stale (InvalidStateError/InvalidModificationError): next tick.
+      console.debug('setParameters', kind, error);
+    }
+  }
+}
+
+export interface StrainInput {
+  peers: number;
+  screenSharing: boolean;
+  uplinkBudgetBps: number | undefined;
+  /** Sum of the links' availableOutgoingBitrate (they share one uplink, so each estimates its share). */
+  totalEstimateBps: number | undefined;
+}
+
+/**
+ * Strained: video is paused on some link for want of bandwidth, or the measured upload is below
+ * what the room needs for its smallest good picture on every link (audio plus the room step's
+ * minimum video), capped by the operator's budget (a low budget is not a weak connection).
+ */
+export function isStrained(plan: BitratePlan, input: StrainInput): boolean {
+  if (plan.links.some((link) => link.video.paused && link.video.reason !== 'not-shown')) return true;
+  if (input.peers === 0 || input.totalEstimateBps === undefined) return false;
+  const steps = input.screenSharing ? SCREEN_STEPS : CAMERA_STEPS;
+  const step = input.screenSharing ? steps[steps.length - 1]! : steps[roomStep(input.peers + 1)]!;
+  const need = Math.min(HEADROOM * (input.uplinkBudgetBps ?? DEFAULT_UPLINK_BUDGET_BPS), input.peers * (DEFAULT_AUDIO_BITRATE_BPS + step.minBitrateBps));
+  return input.totalEstimateBps < need;
+}
+
+/**
+ * Hysteresis for the notice. Chromium's bandwidth estimate starts at 300 kbit/s per connection and
+ * ramps up over the first seconds (see BENCHMARKS.md), so a strained reading right after a peer
+ * connects or leaves says nothing: readings count only GRACE_MS after the room last changed, the
+ * notice comes after ON_MS of strain and goes after OFF_MS without.
+ */
+export const WEAK_TIMING = { graceMs: 10_000, onMs: 6_000, offMs: 6_000 };
+
+export function weakTracker(timing = WEAK_TIMING) {
+  let weak = false;
+  let room: string | null = null;
+  let roomSince = 0;
+  let since: number | null = null;
+  return {
+    update({ strained, roomKey }: { strained: boolean; roomKey: string }, now: number): boolean {
+      if (roomKey !== room) {
+        room = roomKey;
+        roomSince = now;
+        since = null;
+      }
+      if (now - roomSince < timing.graceMs || strained === weak) {
+        since = null;
+        return weak;
+      }
+      since ??= now;
+      if (now - since >= (weak ? timing.offMs : timing.onMs)) {
+        weak = strained;
+        since = null;
+      }
+      return weak;
+    },
+  };
+}

@@ -146,3 +146,8 @@ export async function launchChromiumInOffice(office: OfficeName, origin: string,
   browser.once('disconnected', () => rmSync(dir, { recursive: true, force: true }));
   return browser;
 }
+
+/** Limits what an office can send (its uplink) with a token bucket, like a slow DSL line. */
+export function shapeUplink(office: OfficeName, rateKbit: number): void {
+  inNamespace(offices[office].namespace, 'tc', 'qdisc', 'replace', 'dev', 'uplink', 'root', 'tbf', 'rate', `${rateKbit}kbit`, 'burst', '16kb', 'latency', '300ms');
+}

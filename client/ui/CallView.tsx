@@ -7,7 +7,7 @@ import { ChatPanel } from './ChatPanel.js';
 import { CameraIcon, ChatIcon, HandIcon, LeaveIcon, MicIcon, ScreenIcon } from './icons.js';
 import { RaisedHands } from './RaisedHands.js';
 import { useT } from './i18n-context.js';
-import { ParticipantsPanel } from './ParticipantsPanel.js';
+import { LobbyActions, ParticipantsPanel } from './ParticipantsPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
 import { ShareDialog } from './ShareDialog.js';
 import { useCallState } from './use-call-state.js';
@@ -77,12 +77,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
         state.lobby.map((p) => (
           <p key={p.id} class="banner notice-banner" role="status">
             <span>{t('people.knocking', { name: p.name })}</span>
-            <span class="row">
-              <button class="primary" onClick={() => call.moderate({ type: 'admit', id: p.id })}>
-                {t('people.admit', { name: p.name })}
-              </button>
-              <button onClick={() => call.moderate({ type: 'decline', id: p.id })}>{t('people.decline', { name: p.name })}</button>
-            </span>
+            <LobbyActions call={call} participant={p} />
           </p>
         ))}
       {dialog === 'share' && <ShareDialog call={call} state={state} onClose={() => setDialog(null)} />}

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
+import type { Participant } from '../../signal/protocol.js';
 import type { Call, CallState } from '../call/call.js';
 import { useT } from './i18n-context.js';
 
@@ -43,12 +44,7 @@ export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; 
             {state.lobby.map((p) => (
               <li key={p.id}>
                 <span class="name">{p.name}</span>
-                <span class="row">
-                  <button class="primary" onClick={() => call.moderate({ type: 'admit', id: p.id })}>
-                    {t('people.admit', { name: p.name })}
-                  </button>
-                  <button onClick={() => call.moderate({ type: 'decline', id: p.id })}>{t('people.decline', { name: p.name })}</button>
-                </span>
+                <LobbyActions call={call} participant={p} />
               </li>
             ))}
           </ul>
@@ -69,5 +65,18 @@ export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; 
         <button class="primary">{t('people.close')}</button>
       </form>
     </dialog>
+  );
+}
+
+/** Admit or decline someone waiting in the lobby (in the panel and in the banner). */
+export function LobbyActions({ call, participant }: { call: Call; participant: Participant }) {
+  const t = useT();
+  return (
+    <span class="row">
+      <button class="primary" onClick={() => call.moderate({ type: 'admit', id: participant.id })}>
+        {t('people.admit', { name: participant.name })}
+      </button>
+      <button onClick={() => call.moderate({ type: 'decline', id: participant.id })}>{t('people.decline', { name: participant.name })}</button>
+    </span>
   );
 }

@@ -101,7 +101,7 @@ describe('running a meeting', () => {
     await erik.waitForSelector('::-p-text(The moderator has locked this meeting)');
   });
 
-  it('protects a meeting with a password set in the Invite dialog: a wrong one is refused, the right one admits', async () => {
+  it('protects a meeting with a password set in the Invite dialog: a wrong one is refused, the right one admits', { timeout: 60_000 }, async () => {
     const [anna, fritz] = [await person(), await person()];
     await startMeetingFromHome(anna, server.url, 'board');
     await joinAs(anna, 'Anna');

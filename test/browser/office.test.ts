@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const RELAY_PORT = 10000;
 const RELAY_TLS_PORT = 443;
 
-describe('firewalled offices', () => {
+describe('firewalled offices', { timeout: 90_000 }, () => {
   let server: TestServer;
   let relay: Relay;
   let dataDir: string;
@@ -88,7 +88,7 @@ describe('firewalled offices', () => {
     // The badge appears once the page has read its selected candidate pair: read the reports after it.
     const badges = await Promise.all(
       [anna!, ben!].map(async (page) => {
-        await page.waitForSelector('.tile.remote .path', { timeout: 10_000 });
+        await page.waitForSelector('.tile.remote .path', { timeout: 25_000 });
         return page.$eval('.tile.remote .path', (badge) => `${badge.getAttribute('data-path')}/${badge.getAttribute('data-protocol')}`);
       }),
     );

@@ -22,6 +22,8 @@ export interface Config {
   maxMessageBytes: number;
   /** Seconds without traffic before a socket is dropped; uWS pings in between, browsers answer. */
   idleTimeoutSeconds: number;
+  /** How long a participant whose WebSocket dropped keeps their seat. */
+  seatGraceSeconds: number;
   /** HTTPS served by Treff itself; undefined behind a TLS-terminating proxy or on localhost. */
   tls: TlsConfig | undefined;
   limits: Limits;
@@ -103,6 +105,7 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
     staticDir: text(env, SETTINGS.staticDir) ?? defaults.staticDir,
     maxMessageBytes: integer(env, SETTINGS.maxMessageBytes),
     idleTimeoutSeconds: integer(env, SETTINGS.idleTimeout),
+    seatGraceSeconds: integer(env, SETTINGS.seatGrace),
     tls: loadTlsConfig(env),
     limits: {
       rate: { burst: integer(env, SETTINGS.rateBurst), perSecond: integer(env, SETTINGS.ratePerSecond) },

@@ -40,7 +40,7 @@ export const MAX_PASSWORD_LENGTH = 128;
 
 // Client → server
 export type ClientMessage =
-  | { type: 'hello'; version: number }
+  | { type: 'hello'; version: number; resumeToken?: string }
   | { type: 'join'; room: string; name: string; password?: string; moderatorKey?: string }
   | { type: 'signal'; to: ParticipantId; data: SignalData }
   | { type: 'leave' }
@@ -59,7 +59,8 @@ export type ClientMessage =
 // Who offers: the newcomer, to everyone listed in its `joined`; those present answer the offer of
 // the participant announced by `participant-joined`. Both sides know their role, so offers never collide.
 export type ServerMessage =
-  | { type: 'welcome'; you: ParticipantId }
+  /** resumed: the resume token gave back the seat (same id, same meeting); nothing else changes. */
+  | { type: 'welcome'; you: ParticipantId; resumeToken: string; resumed: boolean }
   | {
       type: 'joined';
       room: string;
@@ -225,8 +226,11 @@ export function parseClientMessage(raw: unknown): ClientMessage {
   const msg = parseJson(raw);
   const type = msg.type as ClientMessage['type'];
   switch (type) {
-    case 'hello':
-      return { type, version: int(msg, 'version', 0, 1_000_000) };
+    case 'hello': {
+      const hello: ClientMessage = { type, version: int(msg, 'version', 0, 1_000_000) };
+      if (msg.resumeToken !== undefined) hello.resumeToken = participantId(msg, 'resumeToken');
+      return hello;
+    }
     case 'join': {
       // Generous limits here: the name rules below give the precise error.
       const room = normalizeRoomName(str(msg, 'room', 1024));
@@ -297,7 +301,7 @@ export function parseServerMessage(raw: unknown): ServerMessage {
   const type = msg.type as ServerMessage['type'];
   switch (type) {
     case 'welcome':
-      return { type, you: participantId(msg, 'you') };
+      return { type, you: participantId(msg, 'you'), resumeToken: participantId(msg, 'resumeToken'), resumed: bool(msg, 'resumed') };
     case 'joined': {
       const joined: ServerMessage = {
         type,

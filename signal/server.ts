@@ -15,6 +15,7 @@ import { FailedAttempts } from './attempts.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { admit, newBucket, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
+import { Seats } from './seats.js';
 import { chooseEncoding, isAppPath, loadStaticFiles, securityHeaders, type StaticFile } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
@@ -31,6 +32,8 @@ interface SocketData {
   generation: number;
   /** Closed at open for exceeding the per-address limit: never counted, never in a room. */
   refused: boolean;
+  /** Replaced by a newer socket that resumed this participant's seat. */
+  superseded?: boolean;
 }
 
 export interface RunningServer {
@@ -84,6 +87,12 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     failedByRoom.prune(Date.now());
   }, 60_000).unref();
   const sockets = new Map<ParticipantId, WebSocket<SocketData>>();
+  const seats = new Seats(config.seatGraceSeconds * 1000);
+  // Seats whose grace period ran out: only now do the others learn that the participant left.
+  const releaseSeats = setInterval(() => {
+    const now = Date.now();
+    for (const id of seats.expired(now)) deliver(rooms.leave(id, now));
+  }, 250).unref();
   const files = loadStaticFiles(config.staticDir);
   const index = files.get('/index.html');
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
@@ -110,8 +119,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
           return;
         }
         data.greeted = true;
-        ws.send(JSON.stringify({ type: 'welcome', you: data.id } satisfies ServerMessage));
-        return;
+        return welcome(ws, data, msg.resumeToken);
       case 'join':
         return inBackground(ws, data, joinRoom(data, msg));
       case 'signal':
@@ -140,6 +148,27 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       case 'decline':
         return deliver(rooms.decline(data.id, msg.id));
     }
+  }
+
+  /** Greets a socket: with a valid resume token it takes back its participant's seat and id. */
+  function welcome(ws: WebSocket<SocketData>, data: SocketData, resumeToken: string | undefined): void {
+    const resumedId = resumeToken ? seats.resume(resumeToken, Date.now()) : null;
+    if (resumedId && resumedId !== data.id) {
+      const previous = sockets.get(resumedId);
+      if (previous) {
+        // A half-open old connection: the new one wins, quietly.
+        previous.getUserData().superseded = true;
+        previous.end(CloseCode.GoingAway, 'resumed elsewhere');
+      }
+      sockets.delete(data.id);
+      data.id = resumedId;
+      sockets.set(resumedId, ws);
+      ws.send(JSON.stringify({ type: 'welcome', you: resumedId, resumeToken: resumeToken!, resumed: true } satisfies ServerMessage));
+      return;
+    }
+    const token = randomBytes(18).toString('base64url');
+    seats.issue(data.id, token);
+    ws.send(JSON.stringify({ type: 'welcome', you: data.id, resumeToken: token, resumed: false } satisfies ServerMessage));
   }
 
   /** Checks the password (slow on purpose, so off the event loop) before the room decides. */
@@ -265,11 +294,16 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
         else connectionsFrom.delete(data.address);
         apps.get(data.generation)!.open -= 1;
         release(data.generation);
-        sockets.delete(data.id);
+        if (sockets.get(data.id) === ws) sockets.delete(data.id);
+        if (data.superseded) return;
         // On shutdown nobody is told that others left: their calls go on peer to peer.
         if (closing) {
           if (sockets.size === 0) closing.resolve();
+        } else if (rooms.roomOf(data.id)) {
+          // A dropped connection keeps its seat for a while: the calls go on, and it may come back.
+          seats.hold(data.id, Date.now());
         } else {
+          seats.forget(data.id);
           deliver(rooms.leave(data.id, Date.now()));
         }
       },
@@ -394,6 +428,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     redirectPort: redirectSocket ? uws.us_socket_local_port(redirectSocket) : undefined,
     close(timeoutMs = 3000) {
       clearInterval(pruneAttempts);
+      clearInterval(releaseSeats);
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
       if (redirectSocket) uws.us_listen_socket_close(redirectSocket);

@@ -65,6 +65,7 @@ export const SETTINGS = {
   // Meetings and limits
   roomCapacity: integer({ env: 'TREFF_ROOM_CAPACITY', key: 'roomCapacity', default: 8, min: 2, max: 50, help: 'most participants in one meeting (a mesh sends every stream to everyone)' }),
   maxMessageBytes: integer({ env: 'TREFF_MAX_MESSAGE_BYTES', key: 'limits.maxMessageBytes', default: 64 * 1024, min: 4096, max: 1024 * 1024, help: 'largest signalling message; a bigger one closes the connection' }),
+  seatGrace: integer({ env: 'TREFF_SEAT_GRACE', key: 'limits.seatGrace', default: 20, min: 0, max: 600, help: 'seconds a participant whose connection to the server dropped keeps their place (their calls go on); back within this time, nobody notices' }),
   idleTimeout: integer({ env: 'TREFF_IDLE_TIMEOUT', key: 'limits.idleTimeout', default: 32, min: 8, max: 960, help: 'seconds of silence before a WebSocket is dropped (the server pings in between)' }),
   rateBurst: integer({ env: 'TREFF_RATE_BURST', key: 'limits.rateBurst', default: 400, min: 10, max: 100000, help: 'messages one connection may send at once (joining a full meeting sends a few hundred)' }),
   ratePerSecond: integer({ env: 'TREFF_RATE_PER_SECOND', key: 'limits.ratePerSecond', default: 100, min: 1, max: 100000, help: 'messages per second one connection may keep sending' }),

@@ -47,6 +47,8 @@ export async function startTestServer(overrides: TestServerOverrides = {}): Prom
     ...loadConfig({ TREFF_TURN: 'off' }, { staticDir: '' }),
     host: '127.0.0.1',
     port: 0,
+    // Tests about leaving expect the others to learn at once; resume tests set a grace period.
+    seatGraceSeconds: 0,
     ...configOverrides,
     staticDir: configOverrides.staticDir ?? ownStaticDir!,
   };

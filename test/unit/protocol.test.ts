@@ -178,7 +178,7 @@ describe('parseServerMessage: what the browser accepts from the server', () => {
   const participants = [{ id: 'p1', name: 'Ada' }];
 
   it.each([
-    ['welcome', { type: 'welcome', you: 'p2' }],
+    ['welcome', { type: 'welcome', you: 'p2', resumeToken: 'tok3n', resumed: false }],
     ['joined', { type: 'joined', room: 'team', you: 'p2', participants, moderator: 'p1', iceServers: [{ urls: ['stun:example.org'] }], settings: { locked: false, lobby: true, hasPassword: true } }],
     ['participant-joined', { type: 'participant-joined', participant: { id: 'p3', name: 'Grace' } }],
     ['participant-left', { type: 'participant-left', id: 'p3' }],
@@ -215,7 +215,8 @@ describe('parseServerMessage: what the browser accepts from the server', () => {
     ['an error without message', { type: 'error', code: 'room-full' }],
     ['an unknown type', { type: 'kick' }],
     ['a client-only type', { type: 'hello', version: 1 }],
-    ['welcome with a bad id', { type: 'welcome', you: 'not an id' }],
+    ['welcome with a bad id', { type: 'welcome', you: 'not an id', resumeToken: 'tok3n', resumed: false }],
+    ['welcome without a resume token', { type: 'welcome', you: 'p2', resumed: false }],
     ['joined with participants not a list', { type: 'joined', room: 'team', you: 'p2', participants: {}, moderator: 'p1', iceServers: [] }],
     ['joined with a participant without name', { type: 'joined', room: 'team', you: 'p2', participants: [{ id: 'p1' }], moderator: 'p1', iceServers: [] }],
     ['joined with ice server urls as a string', { type: 'joined', room: 'team', you: 'p2', participants: [], moderator: 'p1', iceServers: [{ urls: 'stun:x' }] }],

@@ -1,0 +1,57 @@
+// Seats kept for participants whose WebSocket dropped: the browsers' calls go on peer to peer, so
+// a participant who comes back within the grace period (with the resume token from its welcome)
+// simply gets its id back, and nobody else notices. Pure: times are passed in.
+
+import type { ParticipantId } from './protocol.js';
+
+export class Seats {
+  private readonly tokenOf = new Map<ParticipantId, string>();
+  private readonly idOf = new Map<string, ParticipantId>();
+  /** Participants whose socket is gone, with the time their seat is given up. */
+  private readonly held = new Map<ParticipantId, number>();
+
+  constructor(private readonly graceMs: number) {}
+
+  /** Remembers the token a participant can resume with. */
+  issue(id: ParticipantId, token: string): void {
+    this.tokenOf.set(id, token);
+    this.idOf.set(token, id);
+  }
+
+  /** The socket dropped without leaving: keep the seat until the grace period ends. */
+  hold(id: ParticipantId, now: number): void {
+    if (this.tokenOf.has(id)) this.held.set(id, now + this.graceMs);
+  }
+
+  /** The id to take back for this token, if its seat is still there; the token stays valid for later drops. */
+  resume(token: string, now: number): ParticipantId | null {
+    const id = this.idOf.get(token);
+    if (id === undefined) return null;
+    const until = this.held.get(id);
+    if (until !== undefined && now > until) return null;
+    this.held.delete(id);
+    return id;
+  }
+
+  /** Seats whose grace period is over: they are forgotten and returned, so the room can let them go. */
+  expired(now: number): ParticipantId[] {
+    const gone = [...this.held].filter(([, until]) => now > until).map(([id]) => id);
+    gone.forEach((id) => this.forget(id));
+    return gone;
+  }
+
+  isHeld(id: ParticipantId): boolean {
+    return this.held.has(id);
+  }
+
+  forget(id: ParticipantId): void {
+    const token = this.tokenOf.get(id);
+    if (token !== undefined) this.idOf.delete(token);
+    this.tokenOf.delete(id);
+    this.held.delete(id);
+  }
+
+  get size(): number {
+    return this.tokenOf.size;
+  }
+}

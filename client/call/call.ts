@@ -106,6 +106,9 @@ export class Call {
   private readonly tiles = new Map<ParticipantId, TileSize>();
   /** How large I show each participant's tile, as last reported to them. */
   private readonly myViews = new Map<ParticipantId, TileSize>();
+  private resumeToken: string | undefined;
+  private reconnectAttempts = 0;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private speakerTimer: ReturnType<typeof setInterval> | undefined;
   private readonly speakers = new ActiveSpeaker<ParticipantId>();
@@ -145,10 +148,18 @@ export class Call {
   }
 
   start(): void {
-    this.signalling = new SignallingClient(this.options.url, {
-      onMessage: (message) => this.onServerMessage(message),
-      onClose: (code) => this.onServerClosed(code),
-    });
+    this.connect();
+  }
+
+  private connect(): void {
+    this.signalling = new SignallingClient(
+      this.options.url,
+      {
+        onMessage: (message) => this.onServerMessage(message),
+        onClose: (code) => this.onServerClosed(code),
+      },
+      this.resumeToken,
+    );
   }
 
   setMicrophone(on: boolean): void {
@@ -241,21 +252,38 @@ export class Call {
   }
 
   private end(phase: 'left' | 'failed', error: CallError | null): void {
+    clearTimeout(this.reconnectTimer);
+    this.current.local.screen?.getTracks().forEach((track) => track.stop());
+    this.signalling?.close();
+    this.signalling = null;
+    this.teardownMesh();
+    this.update({ phase, error, participants: [], serverConnected: false });
+  }
+
+  private teardownMesh(): void {
     this.bitrate?.stop();
     this.bitrate = null;
     clearInterval(this.statsTimer);
     clearInterval(this.speakerTimer);
-    this.current.local.screen?.getTracks().forEach((track) => track.stop());
-    this.signalling?.close();
-    this.signalling = null;
     this.mesh?.destroy();
     this.mesh = null;
-    this.update({ phase, error, participants: [], serverConnected: false });
+    this.verifications = null;
+    this.tiles.clear();
+    this.myViews.clear();
   }
 
   private onServerMessage(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome':
+        this.resumeToken = message.resumeToken;
+        this.reconnectAttempts = 0;
+        if (this.current.phase === 'joined') {
+          // Back within the grace period: same seat, same peers, nothing to redo.
+          if (message.resumed) return this.update({ serverConnected: true });
+          // The seat is gone (the server restarted, or we were away too long): join afresh.
+          this.teardownMesh();
+          this.update({ phase: 'joining', participants: [] });
+        }
         this.update({ serverConnected: true, you: message.you });
         this.signalling?.send({
           type: 'join',
@@ -493,13 +521,21 @@ export class Call {
   }
 
   private onServerClosed(code: number): void {
-    if (this.current.phase === 'joining') {
+    if (this.current.phase === 'joining' || this.current.phase === 'waiting') {
       this.end('failed', code === 4001 ? 'version-mismatch' : 'unreachable');
       return;
     }
-    // Peer connections do not need the server: the call goes on; reconnecting comes with resume tokens.
+    if (this.current.phase !== 'joined') return;
+    // Peer connections do not need the server: the call goes on while we reconnect.
     this.signalling = null;
     this.update({ serverConnected: false });
+    if (code === 4001 || code === 4008) return;
+    // Jittered exponential backoff, 0.5 s doubling to at most 15 s, so a restarted server is not stampeded.
+    const delay = Math.min(15_000, 500 * 2 ** this.reconnectAttempts) * (0.5 + Math.random() / 2);
+    this.reconnectAttempts++;
+    this.reconnectTimer = setTimeout(() => {
+      if (this.current.phase === 'joined' && !this.signalling) this.connect();
+    }, delay);
   }
 
   private patchParticipant(id: ParticipantId, patch: Partial<RemoteParticipant>): void {

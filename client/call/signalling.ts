@@ -13,9 +13,10 @@ export class SignallingClient {
   private readonly socket: WebSocket;
   private closedByUs = false;
 
-  constructor(url: string, handlers: SignallingHandlers) {
+  /** resumeToken: from an earlier welcome, to take back our seat after the connection dropped. */
+  constructor(url: string, handlers: SignallingHandlers, resumeToken?: string) {
     this.socket = new WebSocket(url);
-    this.socket.onopen = () => this.send({ type: 'hello', version: PROTOCOL_VERSION });
+    this.socket.onopen = () => this.send({ type: 'hello', version: PROTOCOL_VERSION, ...(resumeToken ? { resumeToken } : {}) });
     this.socket.onmessage = (event) => {
       let message: ServerMessage;
       try {

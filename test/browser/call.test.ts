@@ -77,7 +77,7 @@ describe('a three-person meeting in Chromium', () => {
           );
           return decoded.every((frames, i) => frames > (decodedBefore[i] ?? 0));
         },
-        { timeout: 5000, polling: 200 },
+        { timeout: 15_000, polling: 200 },
         before.map((report) => report.framesDecoded),
       );
     }

@@ -58,11 +58,11 @@ describe('the join screen', () => {
       [...document.querySelectorAll('.tile.remote')].some((t) => t.querySelector('.name')?.textContent === 'Anna' && t.querySelector('.muted') && t.querySelector('.avatar')?.textContent === 'A'),
     );
     // Ben's (fake, beeping) microphone is on: Anna sees him highlighted as the speaker; Ben sees nobody, Anna is muted.
-    await anna.waitForSelector('.tile.remote.speaking[data-speaking="true"]', { timeout: 15_000 });
+    await anna.waitForSelector('.tile.remote.speaking[data-speaking="true"]', { timeout: 30_000 });
     expect(await ben.$('.tile.remote.speaking')).toBeNull();
     // Ben mutes: the highlight goes.
     await ben.click('.controls button[aria-label="Mute microphone"]');
-    await anna.waitForFunction(() => !document.querySelector('.tile.remote.speaking'), { timeout: 15_000 });
+    await anna.waitForFunction(() => !document.querySelector('.tile.remote.speaking'), { timeout: 30_000 });
 
     // Anna unmutes in the call: Ben sees the microphone on.
     await anna.click('.controls button[aria-label="Unmute microphone"]');

@@ -1,4 +1,4 @@
-// A participant on a slow line (uplink shaped to 600 kbit/s with tc in a network namespace):
+// A participant on a slow line (uplink shaped to 250 kbit/s with tc in a network namespace):
 // video adapts down, the voice keeps getting through, and the UI says the connection is weak.
 
 import type { Browser, Page } from 'puppeteer-core';

@@ -23,7 +23,7 @@ export type OfficeName = 'a' | 'b';
 /**
  * What an office firewall lets out (towards the internet and the other office):
  * - open: everything, including direct paths to the other office
- * - udp-relay-only: all TCP except to the other office; UDP only to the relay's port 10000
+ * - udp-relay-only: TCP except to the other office and the relay; UDP only to the relay's port 10000
  * - tcp-relay-only: no UDP at all; TCP only to the signalling port and the relay's port 10000
  * - tls-relay-only: no UDP at all; TCP only to the signalling port and the relay's TLS port
  */
@@ -98,7 +98,13 @@ export function createOfficeNetwork(): void {
 export function firewallRules(office: OfficeName, policy: FirewallPolicy, ports: OfficePorts): string {
   const other = offices[office === 'a' ? 'b' : 'a'].subnet;
   const allowed: Record<Exclude<FirewallPolicy, 'open'>, string[]> = {
-    'udp-relay-only': [`ip daddr ${SERVER_IP} udp dport ${ports.relay} accept`, 'meta l4proto udp drop'],
+    // The relay's TCP and TLS ports are closed too, so a connection that works went over UDP 10000
+    // (with both open, ICE may settle on whichever relay pair succeeded first).
+    'udp-relay-only': [
+      `ip daddr ${SERVER_IP} udp dport ${ports.relay} accept`,
+      'meta l4proto udp drop',
+      `ip daddr ${SERVER_IP} tcp dport { ${ports.relay}, ${ports.relayTls} } drop`,
+    ],
     'tcp-relay-only': [`ip daddr ${SERVER_IP} tcp dport { ${ports.signalling}, ${ports.relay} } accept`, 'meta l4proto { tcp, udp } drop'],
     'tls-relay-only': [`ip daddr ${SERVER_IP} tcp dport { ${ports.signalling}, ${ports.relayTls} } accept`, 'meta l4proto { tcp, udp } drop'],
   };

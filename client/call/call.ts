@@ -92,8 +92,12 @@ export interface CallOptions {
 
 /** How often connection statistics are re-read: ICE may move a pair from direct to relayed. */
 const STATS_POLL_MS = 3000;
-/** Audio levels are cheap to read (no getStats): often enough for the highlight to follow a conversation. */
-const SPEAKER_POLL_MS = 100;
+/**
+ * Audio levels are cheap to read (no getStats): often enough for the highlight to follow a conversation.
+ * Each reading is the level of the last packet only, so the gaps vary (60–140 ms): a fixed period would
+ * lock onto a periodic sound (a beep every 500 ms) and could miss every one of its peaks.
+ */
+const SPEAKER_POLL_MS = { min: 60, max: 140 };
 
 export class Call {
   private current: CallState;
@@ -110,7 +114,7 @@ export class Call {
   private reconnectAttempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
-  private speakerTimer: ReturnType<typeof setInterval> | undefined;
+  private speakerTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly speakers = new ActiveSpeaker<ParticipantId>();
   private readonly contacts: VerifiedContacts;
 
@@ -264,7 +268,7 @@ export class Call {
     this.bitrate?.stop();
     this.bitrate = null;
     clearInterval(this.statsTimer);
-    clearInterval(this.speakerTimer);
+    clearTimeout(this.speakerTimer);
     this.mesh?.destroy();
     this.mesh = null;
     this.verifications = null;
@@ -399,7 +403,7 @@ export class Call {
       onWeak: (weak) => weak !== this.current.weakUplink && this.update({ weakUplink: weak }),
     });
     this.bitrate.start();
-    this.speakerTimer = setInterval(() => this.readSpeaker(), SPEAKER_POLL_MS);
+    this.scheduleSpeakerReading();
     participants.forEach((participant) => this.addParticipant(participant, true));
   }
 
@@ -509,6 +513,15 @@ export class Call {
     // Someone new (or reconnected) also learns of a shared screen and a raised hand.
     if (this.current.local.screen) this.mesh?.send(to, { type: 'screen', sharing: true });
     if (this.current.local.hand) this.mesh?.send(to, { type: 'hand', raised: true });
+  }
+
+  private scheduleSpeakerReading(): void {
+    const { min, max } = SPEAKER_POLL_MS;
+    this.speakerTimer = setTimeout(() => {
+      if (!this.mesh) return;
+      this.readSpeaker();
+      this.scheduleSpeakerReading();
+    }, min + Math.random() * (max - min));
   }
 
   private readSpeaker(): void {

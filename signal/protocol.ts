@@ -6,7 +6,37 @@ import { normalizeDisplayName, normalizeRoomName } from './names.js';
 /** Bumped on every incompatible change; a client from an older cached build is told to reload. */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Participant ids and resume tokens (issue 5).
+ *
+ * The server greets every socket with a resume token: 144 random bits, sent to that browser only.
+ * The participant id is derived from it (the first 16 base64url characters of SHA-256(token),
+ * see signal/identity.ts), so an id is *self-certifying*: whoever shows the token owns the id,
+ * even to a restarted server that has forgotten everything. Knowing an id (every member of the
+ * meeting does) does not give the token. Hence:
+ * - Back within the seat grace period (`hello{resumeToken}`): `welcome{resumed: true}`, same seat.
+ * - Back to a server that does not know the token (it restarted): the server adopts the token
+ *   unless its id is in use, so `welcome{you}` is the old id with `resumed: false`. The browser
+ *   then joins with `rejoin` and keeps its peer connections; a browser whose id did come back
+ *   different (token refused) joins afresh and reconnects its mesh.
+ * This is simpler than letting a client propose an id (which the server could not check) or
+ * mapping old ids to new ones (which every peer would have to learn).
+ */
 export type ParticipantId = string;
+
+/** A resume token a client shows must be at least this long (128 bits in base64url) to be adopted. */
+export const MIN_RESUME_TOKEN_LENGTH = 22;
+
+/**
+ * Sent with `join` by a browser that was in the meeting on a server that has since lost its
+ * state: `participants` are the ids it is still connected to. In a meeting that is being rebuilt
+ * (created by a rejoin less than a minute ago) a rejoiner named by a member already back passes
+ * the password, lock and lobby: ids are self-certifying, so the vouch is for that very person.
+ */
+export interface Rejoin {
+  participants: ParticipantId[];
+}
+export const MAX_REJOIN_PARTICIPANTS = 32;
 
 export interface Participant {
   id: ParticipantId;
@@ -41,8 +71,14 @@ export const MAX_PASSWORD_LENGTH = 128;
 // Client → server
 export type ClientMessage =
   | { type: 'hello'; version: number; resumeToken?: string }
-  | { type: 'join'; room: string; name: string; password?: string; moderatorKey?: string }
+  | { type: 'join'; room: string; name: string; password?: string; moderatorKey?: string; rejoin?: Rejoin }
   | { type: 'signal'; to: ParticipantId; data: SignalData }
+  /**
+   * My peer connection to this participant is down. If their connection to the server is gone
+   * too (their seat is held), the server lets the seat go now: a crashed browser leaves promptly.
+   * Ignored otherwise.
+   */
+  | { type: 'peer-lost'; id: ParticipantId }
   | { type: 'leave' }
   | { type: 'ping' }
   // Moderator actions: the server checks the sender is the moderator.
@@ -240,6 +276,7 @@ export function parseClientMessage(raw: unknown): ClientMessage {
       const join: ClientMessage = { type, room: room.value, name: name.value };
       if (msg.password !== undefined) join.password = str(msg, 'password', MAX_PASSWORD_LENGTH);
       if (msg.moderatorKey !== undefined) join.moderatorKey = str(msg, 'moderatorKey', MAX_ID_LENGTH);
+      if (msg.rejoin !== undefined) join.rejoin = rejoin(msg.rejoin);
       return join;
     }
     case 'signal':
@@ -260,6 +297,7 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case 'remove':
     case 'admit':
     case 'decline':
+    case 'peer-lost':
       return { type, id: participantId(msg, 'id') };
     case 'lock':
       return { type, locked: bool(msg, 'locked') };
@@ -268,6 +306,12 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     default:
       return unknownType(type);
   }
+}
+
+function rejoin(raw: unknown): Rejoin {
+  if (!isObject(raw) || !Array.isArray(raw.participants)) fail('"rejoin.participants" must be an array');
+  if (raw.participants.length > MAX_REJOIN_PARTICIPANTS) fail(`"rejoin.participants" has more than ${MAX_REJOIN_PARTICIPANTS} ids`);
+  return { participants: raw.participants.map((id) => participantId({ id }, 'id')) };
 }
 
 function roomSettings(raw: unknown): RoomSettings {

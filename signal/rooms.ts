@@ -7,6 +7,7 @@ import {
   type IceServer,
   type Participant,
   type ParticipantId,
+  type Rejoin,
   type RoomSettings,
   type ServerMessage,
   type SignalData,
@@ -33,6 +34,11 @@ interface Room {
   passwordHash: string | null;
   /** People who knocked while the lobby is on, in order of knocking. */
   waiting: Map<ParticipantId, Waiting>;
+  /**
+   * Set while a meeting is rebuilt after a server restart (created by a rejoin): until when
+   * rejoiners may be vouched for, who was vouched for, and whether the moderator showed a key.
+   */
+  rebuild: { until: number; vouched: Set<ParticipantId>; moderatorProven: boolean } | undefined;
 }
 
 export interface RoomsOptions {
@@ -49,9 +55,15 @@ export interface JoinOptions {
   passwordVerified?: boolean;
   moderatorKey?: string;
   now?: number;
+  /** The joiner was in this meeting on a server that has since restarted. */
+  rejoin?: Rejoin;
 }
 
 const DEFAULT_RECLAIM_GRACE_MS = 60_000;
+/** How long after a restart members coming back may vouch for each other (covers the 15 s backoff cap with room to spare). */
+export const REBUILD_WINDOW_MS = 60_000;
+/** Bounds the memory a rebuilt room spends on vouches. */
+const MAX_VOUCHED = 256;
 
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
@@ -89,30 +101,40 @@ export class Rooms {
     const now = options.now ?? 0;
     const participant: Participant = { id, name };
     const room = this.rooms.get(roomName);
+    const rejoin = options.rejoin;
     if (!room) {
+      // Rebuilt by a rejoin: the server cannot check a moderator key it never issued, so the
+      // first rejoiner showing one keeps it (and the role); see "Recovery guarantees" in README.
+      const keyShown = rejoin ? options.moderatorKey : undefined;
       const created: Room = {
         name: roomName,
         members: new Map(),
         moderator: id,
-        moderatorKey: this.options.newKey(),
+        moderatorKey: keyShown ?? this.options.newKey(),
         formerModerator: undefined,
         locked: false,
         lobby: false,
         passwordHash: null,
         waiting: new Map(),
+        rebuild: rejoin ? { until: now + REBUILD_WINDOW_MS, vouched: new Set(), moderatorProven: keyShown !== undefined } : undefined,
       };
       this.rooms.set(roomName, created);
+      if (rejoin) this.vouch(created, id, rejoin, now);
       return this.admit(created, participant, iceServers);
     }
+    const rebuilding = room.rebuild && now <= room.rebuild.until ? room.rebuild : undefined;
+    if (room.rebuild && !rebuilding) room.rebuild = undefined;
+    const vouched = Boolean(rejoin && rebuilding?.vouched.has(id));
     const reclaim = this.reclaims(room, options.moderatorKey, now);
-    if (!reclaim) {
+    const claimsRole = Boolean(rejoin && options.moderatorKey && rebuilding && !rebuilding.moderatorProven);
+    if (!reclaim && !vouched) {
       if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
       if (room.locked) throw new ProtocolError('room-locked', 'the moderator has locked this meeting');
     }
     if (room.members.size >= this.options.capacity) {
       throw new ProtocolError('room-full', `the meeting is full (${this.options.capacity} participants)`);
     }
-    if (!reclaim && room.lobby) {
+    if (!reclaim && !vouched && room.lobby) {
       room.waiting.set(id, { ...participant, iceServers });
       this.roomOfWaiting.set(id, room);
       return [
@@ -120,12 +142,32 @@ export class Rooms {
         { to: room.moderator, message: { type: 'knocking', participant } },
       ];
     }
+    if (rejoin) this.vouch(room, id, rejoin, now);
+    if (claimsRole && !reclaim) {
+      // The meeting's moderator is back after a restart: the role and its key return to them.
+      room.moderator = id;
+      room.moderatorKey = options.moderatorKey!;
+      rebuilding!.moderatorProven = true;
+      const outbox = this.admit(room, participant, iceServers);
+      for (const other of room.members.keys()) if (other !== id) outbox.push({ to: other, message: { type: 'moderator-changed', moderator: id } });
+      return outbox;
+    }
     const outbox = this.admit(room, participant, iceServers);
     if (reclaim) {
       room.formerModerator = undefined;
+      if (rebuilding) rebuilding.moderatorProven = true;
       outbox.push(...this.handOver(room, id));
     }
     return outbox;
+  }
+
+  /** A rejoiner names who it is still connected to; they may come back past the gates for a while. */
+  private vouch(room: Room, by: ParticipantId, rejoin: Rejoin, now: number): void {
+    if (!room.rebuild || now > room.rebuild.until) return;
+    for (const id of rejoin.participants) {
+      if (room.rebuild.vouched.size >= MAX_VOUCHED) break;
+      if (id !== by) room.rebuild.vouched.add(id);
+    }
   }
 
   /** Removes a participant (explicit leave or lost connection). Idempotent. Deletes the room with its last member. */
@@ -184,6 +226,7 @@ export class Rooms {
     const room = this.moderatedBy(by);
     this.requireMember(room, target);
     if (target === by) throw new ProtocolError('unknown-participant', 'to leave, use leave');
+    room.rebuild?.vouched.delete(target);
     return [{ to: target, message: { type: 'removed' } }, ...this.leave(target, now)];
   }
 

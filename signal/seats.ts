@@ -40,6 +40,11 @@ export class Seats {
     return gone;
   }
 
+  /** Whether this id has a token (a live or held participant). */
+  has(id: ParticipantId): boolean {
+    return this.tokenOf.has(id);
+  }
+
   isHeld(id: ParticipantId): boolean {
     return this.held.has(id);
   }

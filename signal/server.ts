@@ -16,6 +16,7 @@ import { hashPassword, verifyPassword } from './password.js';
 import { admit, newBucket, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
 import { Seats } from './seats.js';
+import { adoptable, idForToken, newResumeToken } from './identity.js';
 import { chooseEncoding, isAppPath, loadStaticFiles, securityHeaders, type StaticFile } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
@@ -40,6 +41,8 @@ export interface RunningServer {
   port: number;
   rooms: Rooms;
   counters: Counters;
+  /** Resume tokens and seats held for dropped connections (tests check that none are left behind). */
+  readonly seatCount: number;
   /** The certificate being served, when serving HTTPS. */
   readonly certificate: CertificateInfo | undefined;
   /**
@@ -118,6 +121,8 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
           ws.end(CloseCode.VersionMismatch, 'version mismatch');
           return;
         }
+        // One hello per socket: a second one would change the id of a socket that may be in a room.
+        if (data.greeted) throw new ProtocolError('bad-message', 'hello was already said');
         data.greeted = true;
         return welcome(ws, data, msg.resumeToken);
       case 'join':
@@ -147,6 +152,13 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
         return deliver(rooms.admitFromLobby(data.id, msg.id));
       case 'decline':
         return deliver(rooms.decline(data.id, msg.id));
+      case 'peer-lost':
+        // Both the socket and a peer's media are gone: a crash, not a blip. Only the same meeting counts.
+        if (seats.isHeld(msg.id) && rooms.roomOf(msg.id) !== undefined && rooms.roomOf(msg.id) === rooms.roomOf(data.id)) {
+          seats.forget(msg.id);
+          deliver(rooms.leave(msg.id, Date.now()));
+        }
+        return;
     }
   }
 
@@ -166,10 +178,19 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       ws.send(JSON.stringify({ type: 'welcome', you: resumedId, resumeToken: resumeToken!, resumed: true } satisfies ServerMessage));
       return;
     }
-    const token = randomBytes(18).toString('base64url');
-    seats.issue(data.id, token);
-    ws.send(JSON.stringify({ type: 'welcome', you: data.id, resumeToken: token, resumed: false } satisfies ServerMessage));
+    // A token we do not know (we restarted, or the seat expired) still proves its id: take it
+    // unless that id is in use; otherwise a fresh token and id.
+    const shown = resumeToken && adoptable(resumeToken) && !inUse(idForToken(resumeToken)) ? resumeToken : undefined;
+    const token = shown ?? newResumeToken();
+    const id = idForToken(token);
+    if (sockets.get(data.id) === ws) sockets.delete(data.id);
+    data.id = id;
+    sockets.set(id, ws);
+    seats.issue(id, token);
+    ws.send(JSON.stringify({ type: 'welcome', you: id, resumeToken: token, resumed: false } satisfies ServerMessage));
   }
+
+  const inUse = (id: ParticipantId) => sockets.has(id) || seats.has(id) || rooms.roomOf(id) !== undefined;
 
   /** Checks the password (slow on purpose, so off the event loop) before the room decides. */
   async function joinRoom(data: SocketData, msg: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
@@ -188,7 +209,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       }
     }
     if (!sockets.has(data.id)) return; // gone while the password was checked
-    const options = { passwordVerified, now: Date.now(), ...(msg.moderatorKey ? { moderatorKey: msg.moderatorKey } : {}) };
+    const options = { passwordVerified, now: Date.now(), ...(msg.moderatorKey ? { moderatorKey: msg.moderatorKey } : {}), ...(msg.rejoin ? { rejoin: msg.rejoin } : {}) };
     deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id, data.host), options));
   }
 
@@ -416,6 +437,9 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     port: boundPort,
     rooms,
     counters,
+    get seatCount() {
+      return seats.size;
+    },
     get certificate() {
       return certificate;
     },

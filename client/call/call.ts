@@ -111,6 +111,8 @@ export class Call {
   /** How large I show each participant's tile, as last reported to them. */
   private readonly myViews = new Map<ParticipantId, TileSize>();
   private resumeToken: string | undefined;
+  /** While joining a restarted server with our old id: the meeting's rules as they were before. */
+  private rejoining: { settings: RoomSettings } | null = null;
   private reconnectAttempts = 0;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -284,7 +286,21 @@ export class Call {
         if (this.current.phase === 'joined') {
           // Back within the grace period: same seat, same peers, nothing to redo.
           if (message.resumed) return this.update({ serverConnected: true });
-          // The seat is gone (the server restarted, or we were away too long): join afresh.
+          if (message.you === this.current.you && this.mesh) {
+            // The server restarted and took our token: same id, so join again keeping every peer connection.
+            this.rejoining = { settings: this.current.settings };
+            this.update({ serverConnected: true });
+            this.signalling?.send({
+              type: 'join',
+              room: this.options.room,
+              name: this.options.name,
+              ...(this.options.password ? { password: this.options.password } : {}),
+              ...this.moderatorKey(),
+              rejoin: { participants: this.current.participants.map((p) => p.id).slice(0, 32) },
+            });
+            return;
+          }
+          // The seat is gone with a new id (we were away too long): join afresh.
           this.teardownMesh();
           this.update({ phase: 'joining', participants: [] });
         }
@@ -298,18 +314,16 @@ export class Call {
         });
         return;
       case 'joined':
+        if (this.rejoining && this.mesh) return this.onRejoined(message);
         this.onJoined(message);
         return;
       case 'participant-joined':
+        // Someone we knew whose connection to us died meanwhile: start over, they send the offer.
+        if (this.current.participants.some((p) => p.id === message.participant.id) && !this.mesh?.connectionTo(message.participant.id)) this.forgetParticipant(message.participant.id);
         this.addParticipant(message.participant, false);
         return;
       case 'participant-left':
-        this.mesh?.remove(message.id);
-        this.verifications?.forget(message.id);
-        this.tiles.delete(message.id);
-        this.myViews.delete(message.id);
-        this.bitrate?.nudge();
-        this.update({ participants: this.current.participants.filter((p) => p.id !== message.id) });
+        this.forgetParticipant(message.id);
         return;
       case 'moderator-changed':
         this.update({ moderator: message.moderator, ...(message.moderator === this.current.you ? {} : { lobby: [] }) });
@@ -350,6 +364,46 @@ export class Call {
     }
   }
 
+  /** Back in the meeting on a restarted server: peers we still have stay as they are; newcomers get our offer. */
+  private onRejoined({ you, participants, moderator, settings, moderatorKey }: Extract<ServerMessage, { type: 'joined' }>): void {
+    const before = this.rejoining!.settings;
+    this.rejoining = null;
+    if (moderatorKey) rememberModeratorKey(this.options.room, moderatorKey);
+    this.update({ you, moderator, settings });
+    for (const participant of participants) {
+      if (!this.mesh?.connectionTo(participant.id)) this.forgetParticipant(participant.id);
+      this.addParticipant(participant, true);
+    }
+    if (moderator !== you) return;
+    // The server forgot the meeting's rules; only the moderator's browser brings them back.
+    const password = this.current.password ?? this.options.password;
+    if (before.hasPassword && !settings.hasPassword && password) this.signalling?.send({ type: 'set-password', password });
+    if (before.locked && !settings.locked) this.signalling?.send({ type: 'lock', locked: true });
+    if (before.lobby && !settings.lobby) this.signalling?.send({ type: 'lobby', enabled: true });
+  }
+
+  /**
+   * Tells the server which peers' connections are down, so a participant whose browser crashed
+   * (socket gone, seat held) is let go at once instead of after the seat grace period.
+   */
+  private reportLostPeers(): void {
+    if (!this.signalling || !this.mesh) return;
+    for (const participant of this.current.participants) {
+      const connection = this.mesh.connectionTo(participant.id);
+      const lost = connection ? ['disconnected', 'failed', 'closed'].includes(connection.iceConnectionState) : participant.connection !== 'connecting';
+      if (lost) this.signalling.send({ type: 'peer-lost', id: participant.id });
+    }
+  }
+
+  private forgetParticipant(id: ParticipantId): void {
+    this.mesh?.remove(id);
+    this.verifications?.forget(id);
+    this.tiles.delete(id);
+    this.myViews.delete(id);
+    this.bitrate?.nudge();
+    this.update({ participants: this.current.participants.filter((p) => p.id !== id) });
+  }
+
   private moderatorKey(): { moderatorKey?: string } {
     const key = rememberedModeratorKey(this.options.room);
     return key ? { moderatorKey: key } : {};
@@ -388,7 +442,10 @@ export class Call {
     });
     const relayAvailable = iceServers.some((server) => server.urls.some((url) => /^turns?:/.test(url)));
     this.update({ phase: 'joined', you, moderator, relayAvailable, settings });
-    this.statsTimer = setInterval(() => void this.readStats(), STATS_POLL_MS);
+    this.statsTimer = setInterval(() => {
+      void this.readStats();
+      this.reportLostPeers();
+    }, STATS_POLL_MS);
     // Mesh bitrate control, on by default: audio first, video shared out across the peers.
     this.bitrate = new BitrateControl({
       links: () =>
@@ -542,9 +599,13 @@ export class Call {
     // Peer connections do not need the server: the call goes on while we reconnect.
     this.signalling = null;
     this.update({ serverConnected: false });
+    this.rejoining = null;
     if (code === 4001 || code === 4008) return;
-    // Jittered exponential backoff, 0.5 s doubling to at most 15 s, so a restarted server is not stampeded.
-    const delay = Math.min(15_000, 500 * 2 ** this.reconnectAttempts) * (0.5 + Math.random() / 2);
+    // 1001: the server is shutting down on purpose (a restart): come back soon, from the first step.
+    if (code === 1001) this.reconnectAttempts = 0;
+    // Jittered exponential backoff, 0.5 s doubling to at most 5 s (then 2.5–5 s apart, so a
+    // restarted server is not stampeded and a call is back in the meeting within ~5 s of it).
+    const delay = Math.min(5_000, 500 * 2 ** Math.min(this.reconnectAttempts, 10)) * (0.5 + Math.random() / 2);
     this.reconnectAttempts++;
     this.reconnectTimer = setTimeout(() => {
       if (this.current.phase === 'joined' && !this.signalling) this.connect();

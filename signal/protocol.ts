@@ -48,6 +48,8 @@ export type SignalData =
   | { type: 'offer' | 'answer'; sdp: string }
   | { type: 'candidate'; candidate: IceCandidate }
   | { type: 'renegotiate'; renegotiate: true }
+  /** Not simple-peer's: asks the side that sent the offers to restart ICE (our path to it broke). */
+  | { type: 'restart-ice' }
   | { type: 'transceiverRequest'; transceiverRequest: { kind: 'audio' | 'video'; init?: Record<string, unknown> } };
 
 export interface IceCandidate {
@@ -243,6 +245,8 @@ export function parseSignalData(raw: unknown): SignalData {
     case 'renegotiate':
       if (raw.renegotiate !== true) fail('"renegotiate" must be true');
       return { type: 'renegotiate', renegotiate: true };
+    case 'restart-ice':
+      return { type: 'restart-ice' };
     case 'transceiverRequest': {
       const request = raw.transceiverRequest;
       if (!isObject(request) || (request.kind !== 'audio' && request.kind !== 'video')) {

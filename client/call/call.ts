@@ -425,7 +425,10 @@ export class Call {
         signal: (to, data) => this.signalling?.send({ type: 'signal', to, data }),
         stream: (from, stream) => this.patchParticipant(from, { stream }),
         state: (of, connection) => {
+          const before = this.current.participants.find((p) => p.id === of)?.connection;
           this.patchParticipant(of, { connection });
+          // An ICE restart keeps the DTLS session, the data channel and what each side knows.
+          if (connection === 'reconnecting' || (connection === 'connected' && before === 'reconnecting')) return this.bitrate?.nudge();
           if (connection === 'connected') {
             this.announceMedia(of);
             const view = this.myViews.get(of);

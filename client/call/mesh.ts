@@ -2,10 +2,14 @@
 
 import SimplePeer from 'simple-peer';
 import { type IceServer, type ParticipantId, type SignalData } from '../../signal/protocol.js';
+import { IceRecovery } from './ice-recovery.js';
 import { parsePeerMessage, type PeerMessage } from './peer-messages.js';
 
-/** insecure: the network path worked but DTLS did not come up (e.g. a certificate that does not match its fingerprint). */
-export type ConnectionState = 'connecting' | 'connected' | 'failed' | 'insecure';
+/**
+ * reconnecting: was connected, lost its path, ICE is being restarted (media may stall meanwhile).
+ * insecure: the network path worked but DTLS did not come up (e.g. a certificate that does not match its fingerprint).
+ */
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'insecure';
 
 export interface MeshEvents {
   signal(to: ParticipantId, data: SignalData): void;
@@ -24,8 +28,26 @@ export interface MeshOptions {
   events: MeshEvents;
 }
 
+/** What the mesh keeps per connection besides simple-peer's own state. */
+interface Link {
+  /** We sent the first offer: we own the negotiation, ICE restarts included. */
+  initiator: boolean;
+  recovery: IceRecovery;
+  /**
+   * Where this connection's signalling goes: 'channel' (its own data channel, so renegotiation
+   * works while the server is down) when the connection is healthy as a negotiation starts,
+   * otherwise 'server'. Candidates follow their description, so nothing overtakes it.
+   */
+  via: 'server' | 'channel';
+}
+
+/** How often the ICE states are looked at, for the time-based steps of recovery. */
+const ICE_CHECK_MS = 500;
+
 export class Mesh {
   private readonly peers = new Map<ParticipantId, SimplePeer.Instance>();
+  private readonly links = new Map<ParticipantId, Link>();
+  private readonly iceTimer = setInterval(() => this.peers.forEach((_, id) => this.checkIce(id)), ICE_CHECK_MS);
   /** Messages for a peer whose channel is not open yet (the other side may start talking first). */
   private readonly pending = new Map<ParticipantId, PeerMessage[]>();
   /** Peers whose data channel is open: messages go straight out. */
@@ -52,6 +74,10 @@ export class Mesh {
       offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
     });
     this.peers.set(to, peer);
+    const link: Link = { initiator, recovery: new IceRecovery(), via: 'server' };
+    this.links.set(to, link);
+    keepThroughIceFailure(peer, () => link.recovery.recovering);
+    this.connectionTo(to)?.addEventListener('iceconnectionstatechange', () => this.checkIce(to));
     events.state(to, 'connecting');
     if (this.screen) this.switchVideo(peer, null, this.screen);
 
@@ -68,7 +94,7 @@ export class Mesh {
     };
     peer.on('signal', (data) => {
       watchDtls();
-      events.signal(to, data as SignalData);
+      this.sendSignal(to, data as SignalData);
     });
     const reported = new Set<string>();
     peer.on('stream', (remote: MediaStream) => {
@@ -101,7 +127,8 @@ export class Mesh {
     peer.on('data', (chunk: Uint8Array | string) => {
       connected();
       const message = parsePeerMessage(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
-      if (message) events.message(to, message);
+      if (message?.type === 'signal') this.signal(to, message.data);
+      else if (message) events.message(to, message);
     });
     peer.on('error', (error: Error) => {
       console.warn(`connection to ${to} ${insecure ? 'could not be secured' : 'failed'}`, error);
@@ -110,6 +137,7 @@ export class Mesh {
       // Only a connection that is still ours reports: remove() already forgot the ones we closed.
       if (this.peers.get(to) !== peer) return;
       this.peers.delete(to);
+      this.links.delete(to);
       this.pending.delete(to);
       this.open.delete(peer);
       events.state(to, insecure ? 'insecure' : 'failed');
@@ -118,7 +146,56 @@ export class Mesh {
 
   signal(from: ParticipantId, data: SignalData): void {
     const peer = this.peers.get(from);
-    if (peer && !peer.destroyed) peer.signal(data as SimplePeer.SignalData);
+    if (!peer || peer.destroyed) return;
+    if (data.type !== 'restart-ice') return peer.signal(data as SimplePeer.SignalData);
+    // The other side lost the path: the restart is ours to make (we send the offers).
+    const link = this.links.get(from);
+    const now = Date.now();
+    if (!link?.initiator || !link.recovery.acceptsRequest(now)) return;
+    link.recovery.noteRestart(now);
+    this.restartIce(from, false);
+  }
+
+  /**
+   * Restarts ICE with one participant (fresh candidates, the relay's included), optionally
+   * through the relay only. The initiator restarts; the other side asks it to.
+   */
+  restartIce(to: ParticipantId, relayOnly: boolean): void {
+    const peer = this.peers.get(to);
+    const link = this.links.get(to);
+    const pc = this.connectionTo(to);
+    if (!peer || peer.destroyed || !link || !pc) return;
+    if (relayOnly) useRelayOnly(pc);
+    if (!link.initiator) return this.sendSignal(to, { type: 'restart-ice' });
+    pc.restartIce();
+    // simple-peer's negotiate() (missing from its types) sends the next offer, now with fresh ICE credentials.
+    (peer as unknown as { negotiate(): void }).negotiate();
+  }
+
+  private checkIce(id: ParticipantId): void {
+    const peer = this.peers.get(id);
+    const link = this.links.get(id);
+    const pc = this.connectionTo(id);
+    if (!peer || peer.destroyed || !link || !pc) return;
+    const wasReconnecting = link.recovery.reconnecting;
+    const action = link.recovery.update(pc.iceConnectionState, Date.now());
+    if (link.recovery.reconnecting !== wasReconnecting && this.open.has(peer)) {
+      this.options.events.state(id, link.recovery.reconnecting ? 'reconnecting' : 'connected');
+    }
+    if (action === 'give-up') peer.destroy();
+    else if (action) this.restartIce(id, action === 'restart-relay');
+  }
+
+  private sendSignal(to: ParticipantId, data: SignalData): void {
+    const peer = this.peers.get(to);
+    const link = this.links.get(to);
+    if (!peer || !link) return;
+    if (data.type !== 'candidate') {
+      const healthy = ['connected', 'completed'].includes(this.connectionTo(to)?.iceConnectionState ?? '');
+      link.via = healthy && this.open.has(peer) && data.type !== 'restart-ice' ? 'channel' : 'server';
+    }
+    if (link.via === 'channel' && channelOf(peer)?.readyState === 'open') peer.send(JSON.stringify({ type: 'signal', data } satisfies PeerMessage));
+    else this.options.events.signal(to, data);
   }
 
 
@@ -179,12 +256,14 @@ export class Mesh {
   remove(id: ParticipantId): void {
     const peer = this.peers.get(id);
     this.peers.delete(id);
+    this.links.delete(id);
     this.pending.delete(id);
     if (peer) this.open.delete(peer);
     peer?.destroy();
   }
 
   destroy(): void {
+    clearInterval(this.iceTimer);
     for (const id of [...this.peers.keys()]) this.remove(id);
   }
 }
@@ -193,6 +272,31 @@ function dtlsTransports(pc: RTCPeerConnection | undefined): RTCDtlsTransport[] {
   if (!pc) return [];
   const transports = [pc.sctp?.transport, ...pc.getTransceivers().flatMap((t) => [t.sender.transport, t.receiver.transport])];
   return transports.filter((transport): transport is RTCDtlsTransport => Boolean(transport));
+}
+
+/**
+ * simple-peer destroys a connection as soon as ICE fails; while `recovering()` we restart ICE
+ * instead and let simple-peer see the failure only once the restarts have run out.
+ */
+function keepThroughIceFailure(peer: SimplePeer.Instance, recovering: () => boolean): void {
+  const internals = peer as unknown as Record<'_onIceStateChange' | '_onConnectionStateChange', () => void> & { _pc: RTCPeerConnection };
+  for (const handler of ['_onIceStateChange', '_onConnectionStateChange'] as const) {
+    const original = internals[handler].bind(peer);
+    internals[handler] = () => {
+      const pc = internals._pc;
+      if ((pc.iceConnectionState === 'failed' || pc.connectionState === 'failed') && recovering()) return;
+      original();
+    };
+  }
+}
+
+/** From the next ICE restart on, this connection gathers (and so uses) relay candidates only. */
+function useRelayOnly(pc: RTCPeerConnection): void {
+  try {
+    pc.setConfiguration({ ...pc.getConfiguration(), iceTransportPolicy: 'relay' });
+  } catch (error) {
+    console.warn('could not switch the connection to the relay', error);
+  }
 }
 
 function channelOf(peer: SimplePeer.Instance): RTCDataChannel | undefined {

@@ -2,6 +2,7 @@
 // arrives is checked here; whom a message is from is decided by the connection it came on, so no
 // message carries a sender name.
 
+import { parseSignalData, type SignalData } from '../../signal/protocol.js';
 import { parseVerifyMessage, type PeerVerifyMessage } from './commit-reveal.js';
 
 /** Longest chat message, in characters (code points). */
@@ -14,11 +15,17 @@ export type PeerMessage =
   | { type: 'hand'; raised: boolean }
   /** How large (device pixels) the receiver shows the sender's tile: a thumbnail gets a thumbnail's bitrate. */
   | { type: 'view'; width: number; height: number }
+  /** Whether the sender's streams reach the receiver: false only for one the sender sends that does not arrive. */
+  | { type: 'reception'; audio: boolean; video: boolean }
+  /** Renegotiation of this very connection (a screen track, an ICE restart), without the server. */
+  | { type: 'signal'; data: SignalData }
   | PeerVerifyMessage;
 
+const MAX_PEER_MESSAGE_LENGTH = 64 * 1024;
+
 export function parsePeerMessage(raw: string): PeerMessage | null {
-  // Cheap guard before parsing: a chat message at full length is well under this.
-  if (raw.length > 4 * MAX_CHAT_LENGTH + 100) return null;
+  // Cheap guard before parsing: a session description (at most 48 KiB) or a full-length chat message is well under this.
+  if (raw.length > MAX_PEER_MESSAGE_LENGTH) return null;
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -40,6 +47,14 @@ export function parsePeerMessage(raw: string): PeerMessage | null {
       return typeof msg.raised === 'boolean' ? { type: 'hand', raised: msg.raised } : null;
     case 'view':
       return isPixels(msg.width) && isPixels(msg.height) ? { type: 'view', width: msg.width, height: msg.height } : null;
+    case 'reception':
+      return typeof msg.audio === 'boolean' && typeof msg.video === 'boolean' ? { type: 'reception', audio: msg.audio, video: msg.video } : null;
+    case 'signal':
+      try {
+        return { type: 'signal', data: parseSignalData(msg.data) };
+      } catch {
+        return null;
+      }
   }
   return parseVerifyMessage(value);
 }

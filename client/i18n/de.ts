@@ -20,6 +20,7 @@ export const de: Messages = {
   'meeting.copied': 'Kopiert',
   'meeting.moderator': 'Moderation',
   'meeting.connecting': 'Verbinde…',
+  'meeting.reconnecting': 'Verbindung wird wiederhergestellt…',
   'meeting.connectionFailed': 'Keine Verbindung',
   'meeting.micOn': 'Mikrofon stummschalten',
   'meeting.micOff': 'Mikrofon einschalten',

@@ -19,6 +19,7 @@ export const en = {
   'meeting.copied': 'Copied',
   'meeting.moderator': 'Moderator',
   'meeting.connecting': 'Connecting…',
+  'meeting.reconnecting': 'Reconnecting…',
   'meeting.connectionFailed': 'No connection',
   'meeting.micOn': 'Mute microphone',
   'meeting.micOff': 'Unmute microphone',

@@ -70,6 +70,7 @@ export function VideoTile(props: VideoTileProps) {
       data-participant={participantId}
       data-screen={screen ? 'true' : undefined}
       data-speaking={speaking ? 'true' : undefined}
+      data-connection={local ? undefined : connection}
     >
       {/* The element stays when the camera is off: it also plays the participant's sound. */}
       <video ref={ref} autoplay playsInline muted={local} class={showVideo ? '' : 'hidden'} />
@@ -126,6 +127,7 @@ export function VideoTile(props: VideoTileProps) {
 
 const STATUS_TEXT: Record<Exclude<ConnectionState, 'connected'>, MessageKey> = {
   connecting: 'meeting.connecting',
+  reconnecting: 'meeting.reconnecting',
   failed: 'meeting.connectionFailed',
   insecure: 'meeting.insecure',
 };

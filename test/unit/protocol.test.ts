@@ -48,6 +48,7 @@ describe('parseClientMessage: what a browser may send', () => {
       { type: 'answer', sdp: 'v=0\r\n' },
       { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 10.0.0.2 54321 typ host', sdpMid: '0', sdpMLineIndex: 0 } },
       { type: 'renegotiate', renegotiate: true },
+      { type: 'restart-ice' },
       { type: 'transceiverRequest', transceiverRequest: { kind: 'video', init: { direction: 'recvonly' } } },
     ];
     for (const data of datas) {

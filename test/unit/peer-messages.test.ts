@@ -27,6 +27,31 @@ describe('peer messages', () => {
     }
   });
 
+  it('accepts a reception report of two booleans and keeps only those', () => {
+    expect(parsePeerMessage('{"type":"reception","audio":false,"video":true}')).toEqual({ type: 'reception', audio: false, video: true });
+    const withExtras = parsePeerMessage('{"type":"reception","audio":true,"video":false,"from":"p2","__proto__":{"admin":true}}');
+    expect(withExtras).toStrictEqual({ type: 'reception', audio: true, video: false });
+    expect(withExtras && 'admin' in withExtras).toBe(false);
+  });
+
+  it('refuses reception reports that are not exactly two booleans', () => {
+    for (const raw of [
+      '{"type":"reception"}',
+      '{"type":"reception","audio":true}',
+      '{"type":"reception","video":false}',
+      '{"type":"reception","audio":"false","video":true}',
+      '{"type":"reception","audio":0,"video":1}',
+      '{"type":"reception","audio":null,"video":true}',
+      '{"type":"reception","audio":[true],"video":true}',
+      '{"type":"reception","audio":{"valueOf":false},"video":true}',
+      '{"type":"Reception","audio":true,"video":true}',
+      '[{"type":"reception","audio":true,"video":true}]',
+      '"reception"',
+    ]) {
+      expect(parsePeerMessage(raw), raw).toBeNull();
+    }
+  });
+
   it('allows a full-length message with line breaks and emoji, and markup as plain text', () => {
     expect(normalizeChatText('😀'.repeat(MAX_CHAT_LENGTH))).toHaveLength(2 * MAX_CHAT_LENGTH);
     expect(normalizeChatText('line 1\r\nline 2\tend')).toBe('line 1\nline 2\tend');

@@ -39,10 +39,20 @@ interface Link {
    * otherwise 'server'. Candidates follow their description, so nothing overtakes it.
    */
   via: 'server' | 'channel';
+  /** The newest packet time seen from this participant, and when (our clock) it last moved on. */
+  heard: { packetTime: number; changedAt: number } | null;
+  /** What the tile was last told: reconnecting or not. */
+  shownReconnecting: boolean;
 }
 
 /** How often the ICE states are looked at, for the time-based steps of recovery. */
 const ICE_CHECK_MS = 500;
+/**
+ * A participant who sends anything sends packets all the time (a muted microphone sends silence,
+ * a camera turned off black frames): this long without one, the tile says "reconnecting" at once,
+ * while browsers take 5–8 s to call the path 'disconnected'. Only ICE's own verdict restarts ICE.
+ */
+const SILENCE_MS = 1500;
 
 export class Mesh {
   private readonly peers = new Map<ParticipantId, SimplePeer.Instance>();
@@ -74,7 +84,7 @@ export class Mesh {
       offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
     });
     this.peers.set(to, peer);
-    const link: Link = { initiator, recovery: new IceRecovery(), via: 'server' };
+    const link: Link = { initiator, recovery: new IceRecovery(), via: 'server', heard: null, shownReconnecting: false };
     this.links.set(to, link);
     keepThroughIceFailure(peer, () => link.recovery.recovering);
     this.connectionTo(to)?.addEventListener('iceconnectionstatechange', () => this.checkIce(to));
@@ -177,10 +187,12 @@ export class Mesh {
     const link = this.links.get(id);
     const pc = this.connectionTo(id);
     if (!peer || peer.destroyed || !link || !pc) return;
-    const wasReconnecting = link.recovery.reconnecting;
-    const action = link.recovery.update(pc.iceConnectionState, Date.now());
-    if (link.recovery.reconnecting !== wasReconnecting && this.open.has(peer)) {
-      this.options.events.state(id, link.recovery.reconnecting ? 'reconnecting' : 'connected');
+    const now = Date.now();
+    const action = link.recovery.update(pc.iceConnectionState, now);
+    const reconnecting = link.recovery.reconnecting || silent(link, pc, now);
+    if (reconnecting !== link.shownReconnecting && this.open.has(peer)) {
+      link.shownReconnecting = reconnecting;
+      this.options.events.state(id, reconnecting ? 'reconnecting' : 'connected');
     }
     if (action === 'give-up') peer.destroy();
     else if (action) this.restartIce(id, action === 'restart-relay');
@@ -288,6 +300,16 @@ function keepThroughIceFailure(peer: SimplePeer.Instance, recovering: () => bool
       original();
     };
   }
+}
+
+/** Whether a participant who was sending has not been heard (no packet of any stream) for SILENCE_MS. */
+function silent(link: Link, pc: RTCPeerConnection, now: number): boolean {
+  const sources = pc.getReceivers().flatMap((receiver) => receiver.getSynchronizationSources?.() ?? []);
+  // Compared with itself only: browsers differ in the clock these timestamps are on.
+  const packetTime = Math.max(-Infinity, ...sources.map((source) => source.timestamp));
+  if (packetTime === -Infinity) return link.heard !== null && now - link.heard.changedAt >= SILENCE_MS;
+  if (link.heard?.packetTime !== packetTime) link.heard = { packetTime, changedAt: now };
+  return now - link.heard.changedAt >= SILENCE_MS;
 }
 
 /** From the next ICE restart on, this connection gathers (and so uses) relay candidates only. */

@@ -3,6 +3,7 @@
 
 import type { ClientMessage, ErrorCode, Participant, ParticipantId, RoomSettings, ServerMessage } from '../../signal/protocol.js';
 import { ActiveSpeaker } from './active-speaker.js';
+import { PairWatch, type PairProblem } from './pair-watch.js';
 import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
 import { appendChat, type ChatMessage } from './chat.js';
 import type { VerifyFailure, VerifyResult } from './commit-reveal.js';
@@ -32,6 +33,8 @@ export interface RemoteParticipant {
   /** Sharing a screen (shown large), and since when the hand is raised (null: not raised); both as the participant says. */
   screen: boolean;
   hand: number | null;
+  /** A stream that is sent but does not arrive, between this participant and me (who hears whom). */
+  problem: PairProblem | null;
 }
 
 /** The safety number of the pair (this browser, that participant), from the commit-then-reveal exchange. */
@@ -105,6 +108,7 @@ export class Call {
   private signalling: SignallingClient | null = null;
   private mesh: Mesh | null = null;
   private verifications: Verifications | null = null;
+  private pairs: PairWatch | null = null;
   private bitrate: BitrateControl | null = null;
   /** How large each participant shows my tile, from their 'view' messages. */
   private readonly tiles = new Map<ParticipantId, TileSize>();
@@ -274,6 +278,7 @@ export class Call {
     this.mesh?.destroy();
     this.mesh = null;
     this.verifications = null;
+    this.pairs = null;
     this.tiles.clear();
     this.myViews.clear();
   }
@@ -396,6 +401,7 @@ export class Call {
   }
 
   private forgetParticipant(id: ParticipantId): void {
+    this.pairs?.remove(id);
     this.mesh?.remove(id);
     this.verifications?.forget(id);
     this.tiles.delete(id);
@@ -411,6 +417,11 @@ export class Call {
 
   private onJoined({ you, participants, moderator, iceServers, settings, moderatorKey }: Extract<ServerMessage, { type: 'joined' }>): void {
     if (moderatorKey) rememberModeratorKey(this.options.room, moderatorKey);
+    this.pairs = new PairWatch({
+      send: (to, message) => this.mesh?.send(to, message),
+      repair: (id, relayOnly) => this.mesh?.restartIce(id, relayOnly),
+      sendingTo: (id) => this.sendingTo(id),
+    });
     this.verifications = new Verifications({
       send: (to, message) => this.mesh?.send(to, message),
       fingerprints: (of) => this.fingerprintsWith(of),
@@ -428,6 +439,7 @@ export class Call {
           const before = this.current.participants.find((p) => p.id === of)?.connection;
           this.patchParticipant(of, { connection });
           // An ICE restart keeps the DTLS session, the data channel and what each side knows.
+          if (connection !== 'connected') this.pairs?.forget(of);
           if (connection === 'reconnecting' || (connection === 'connected' && before === 'reconnecting')) return this.bitrate?.nudge();
           if (connection === 'connected') {
             this.announceMedia(of);
@@ -481,6 +493,7 @@ export class Call {
       safety: { state: 'pending' },
       screen: false,
       hand: null,
+      problem: null,
     };
     this.update({ participants: [...this.current.participants, remote] });
     this.mesh?.connect(participant.id, weOffer);
@@ -505,6 +518,9 @@ export class Call {
         this.patchParticipant(from, { hand: message.raised ? (hand ?? Date.now()) : null });
         return;
       }
+      case 'reception':
+        this.pairs?.onReport(from, message);
+        return;
       case 'view':
         this.tiles.set(from, { width: message.width, height: message.height });
         this.bitrate?.nudge();
@@ -533,11 +549,27 @@ export class Call {
       const path = connectionPath(stats);
       const encryption = encryptionStatus(stats);
       const known = this.current.participants.find((p) => p.id === participant.id);
-      if (!known) continue;
+      if (!known || known.connection !== 'connected') continue;
+      this.pairs?.observe(known.id, { audio: known.audio, video: known.video || known.screen }, stats, Date.now());
       if (known.safety.state === 'pending') void this.verifications?.nudge(participant.id);
       if (path && (path.kind !== known.path?.kind || path.protocol !== known.path.protocol)) this.patchParticipant(participant.id, { path });
       if (JSON.stringify(encryption) !== JSON.stringify(known.encryption)) this.patchParticipant(participant.id, { encryption });
     }
+    const problems = this.pairs?.review(Date.now());
+    for (const participant of this.current.participants) {
+      const problem = problems?.get(participant.id) ?? null;
+      if (JSON.stringify(problem) !== JSON.stringify(participant.problem)) this.patchParticipant(participant.id, { problem });
+    }
+  }
+
+  /** What I send this participant now: my microphone, and video unless it is off or paused for them. */
+  private sendingTo(id: ParticipantId): { audio: boolean; video: boolean } {
+    const { audio, video, screen } = this.current.local;
+    // By transceiver, not by track: a sender that lost its track while my camera is on is a fault to report.
+    const transceivers = this.mesh?.connectionTo(id)?.getTransceivers() ?? [];
+    const videoSenders = transceivers.filter((t) => t.receiver.track.kind === 'video' && t.currentDirection !== 'stopped').map((t) => t.sender);
+    const active = videoSenders.some((sender) => sender.getParameters().encodings.every((encoding) => encoding.active !== false));
+    return { audio, video: (video || screen !== null) && active };
   }
 
   /** Both certificates of the connection, from the descriptions DTLS checked them against. */

@@ -141,6 +141,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
             speaking={p.id === state.activeSpeaker}
             hand={p.hand !== null}
             screen={p.screen}
+            problem={p.problem}
           />
         ))}
       </section>

@@ -1,6 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { ConnectionPath } from '../call/connection-path.js';
 import type { ConnectionState } from '../call/mesh.js';
+import type { PairProblem } from '../call/pair-watch.js';
 import type { MessageKey } from '../i18n/index.js';
 import { LockIcon, MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';
@@ -25,6 +26,8 @@ export interface VideoTileProps {
   speaking?: boolean;
   hand?: boolean;
   screen?: boolean;
+  /** Something sent between this participant and me does not arrive. */
+  problem?: PairProblem | null;
 }
 
 export function VideoTile(props: VideoTileProps) {
@@ -71,6 +74,7 @@ export function VideoTile(props: VideoTileProps) {
       data-screen={screen ? 'true' : undefined}
       data-speaking={speaking ? 'true' : undefined}
       data-connection={local ? undefined : connection}
+      data-reception={props.problem ? 'broken' : undefined}
     >
       {/* The element stays when the camera is off: it also plays the participant's sound. */}
       <video ref={ref} autoplay playsInline muted={local} class={showVideo ? '' : 'hidden'} />
@@ -116,6 +120,12 @@ export function VideoTile(props: VideoTileProps) {
         )}
       </figcaption>
       {connection !== 'connected' && <div class={`status ${connection}`}>{t(STATUS_TEXT[connection])}</div>}
+      {props.problem && connection === 'connected' && (
+        <div class="pair-problem" role="status">
+          {props.problem.iCannot.length > 0 && <p>{t(I_CANNOT[kinds(props.problem.iCannot)], { name })}</p>}
+          {props.problem.theyCannot.length > 0 && <p>{t(THEY_CANNOT[kinds(props.problem.theyCannot)], { name })}</p>}
+        </div>
+      )}
       {props.onSecurity && (
         <button class="security-button" onClick={props.onSecurity} aria-label={t('security.open', { name })} title={t('security.open', { name })}>
           <LockIcon />
@@ -124,6 +134,11 @@ export function VideoTile(props: VideoTileProps) {
     </figure>
   );
 }
+
+type Kinds = 'audio' | 'video' | 'both';
+const kinds = (list: Array<'audio' | 'video'>): Kinds => (list.length === 2 ? 'both' : list[0]!);
+const I_CANNOT: Record<Kinds, MessageKey> = { audio: 'pair.iCannotHear', video: 'pair.iCannotSee', both: 'pair.iCannotHearOrSee' };
+const THEY_CANNOT: Record<Kinds, MessageKey> = { audio: 'pair.theyCannotHear', video: 'pair.theyCannotSee', both: 'pair.theyCannotHearOrSee' };
 
 const STATUS_TEXT: Record<Exclude<ConnectionState, 'connected'>, MessageKey> = {
   connecting: 'meeting.connecting',

@@ -127,13 +127,99 @@ export function setFirewall(office: OfficeName, policy: FirewallPolicy, ports: O
   } catch {
     // no firewall yet
   }
+  loadRules(namespace, firewallRules(office, policy, ports));
+}
+
+function loadRules(namespace: string, rules: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'treff-nft-'));
   try {
     const file = join(dir, 'rules.nft');
-    writeFileSync(file, firewallRules(office, policy, ports));
+    writeFileSync(file, rules);
     inNamespace(namespace, 'nft', '-f', file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Network faults: a table of their own beside the office firewalls, so clearing a fault leaves the
+// firewall as it was. Every drop rule counts, so a test can tell the fault really dropped traffic.
+const FAULT_TABLE = 'treff-fault';
+
+/** Where a fault is injected: inside an office, or at the ISP's router between the offices. */
+export type FaultPlace = OfficeName | 'isp';
+
+function faultNamespace(place: FaultPlace): string {
+  return place === 'isp' ? ISP : offices[place].namespace;
+}
+
+function faultTable(chains: Record<string, { hook: string; rules: string[] }>): string {
+  return [
+    `table inet ${FAULT_TABLE} {`,
+    ...Object.entries(chains).flatMap(([name, { hook, rules }]) => [
+      `  chain ${name} {`,
+      `    type filter hook ${hook} priority -10; policy accept;`,
+      ...rules.map((rule) => `    ${rule}`),
+      '  }',
+    ]),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** The office drops everything it sends and receives (the cable pulled) until clearFault('a'|'b'). */
+export function cutOffice(office: OfficeName): void {
+  clearFault(office);
+  loadRules(
+    offices[office].namespace,
+    faultTable({
+      input: { hook: 'input', rules: ['iif "lo" accept', 'counter drop'] },
+      output: { hook: 'output', rules: ['oif "lo" accept', 'counter drop'] },
+    }),
+  );
+}
+
+/**
+ * The ISP's router drops UDP and TCP between the two offices, both ways, until clearFault('isp'):
+ * each office still reaches the server, the relay and anyone outside the offices.
+ */
+export function blockBetweenOffices(): void {
+  clearFault('isp');
+  const a = `10.77.${offices.a.subnet}.0/24`;
+  const b = `10.77.${offices.b.subnet}.0/24`;
+  loadRules(
+    ISP,
+    faultTable({
+      forward: {
+        hook: 'forward',
+        rules: [`ip saddr ${a} ip daddr ${b} meta l4proto { udp, tcp } counter drop`, `ip saddr ${b} ip daddr ${a} meta l4proto { udp, tcp } counter drop`],
+      },
+    }),
+  );
+}
+
+/** Packets a fault has dropped so far, per chain (empty when there is no fault). */
+export function faultDrops(place: FaultPlace): Record<string, number> {
+  let listing: { nftables?: Array<{ rule?: { chain: string; expr: Array<{ counter?: { packets: number } }> } }> };
+  try {
+    listing = JSON.parse(inNamespace(faultNamespace(place), 'nft', '-j', 'list', 'table', 'inet', FAULT_TABLE));
+  } catch {
+    return {};
+  }
+  const drops: Record<string, number> = {};
+  for (const { rule } of listing.nftables ?? []) {
+    for (const expression of rule?.expr ?? []) {
+      if (rule && expression.counter) drops[rule.chain] = (drops[rule.chain] ?? 0) + expression.counter.packets;
+    }
+  }
+  return drops;
+}
+
+/** Ends a fault; harmless when there is none. */
+export function clearFault(place: FaultPlace): void {
+  try {
+    inNamespace(faultNamespace(place), 'nft', 'delete', 'table', 'inet', FAULT_TABLE);
+  } catch {
+    // no fault there (or no namespace any more)
   }
 }
 

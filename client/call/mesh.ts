@@ -288,7 +288,8 @@ function dtlsTransports(pc: RTCPeerConnection | undefined): RTCDtlsTransport[] {
 
 /**
  * simple-peer destroys a connection as soon as ICE fails; while `recovering()` we restart ICE
- * instead and let simple-peer see the failure only once the restarts have run out.
+ * instead and let simple-peer see the failure only once the restarts have run out. A failed DTLS
+ * handshake is no network problem: that failure goes through at once.
  */
 function keepThroughIceFailure(peer: SimplePeer.Instance, recovering: () => boolean): void {
   const internals = peer as unknown as Record<'_onIceStateChange' | '_onConnectionStateChange', () => void> & { _pc: RTCPeerConnection };
@@ -296,7 +297,8 @@ function keepThroughIceFailure(peer: SimplePeer.Instance, recovering: () => bool
     const original = internals[handler].bind(peer);
     internals[handler] = () => {
       const pc = internals._pc;
-      if ((pc.iceConnectionState === 'failed' || pc.connectionState === 'failed') && recovering()) return;
+      const dtlsFailed = dtlsTransports(pc).some((transport) => transport.state === 'failed');
+      if ((pc.iceConnectionState === 'failed' || pc.connectionState === 'failed') && recovering() && !dtlsFailed) return;
       original();
     };
   }

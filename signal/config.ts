@@ -18,6 +18,8 @@ export interface Config {
   roomCapacity: number;
   /** Directory holding the built client (index.html and assets/). */
   staticDir: string;
+  /** Where secrets Treff creates for itself are kept (the relay's, the moderator keys'). */
+  dataDir: string;
   /** Largest WebSocket message accepted; an SDP offer with many codecs is about 10 KB. */
   maxMessageBytes: number;
   /** Seconds without traffic before a socket is dropped; uWS pings in between, browsers answer. */
@@ -103,6 +105,7 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
     publicHost: hostName(env, SETTINGS.publicHost),
     roomCapacity: integer(env, SETTINGS.roomCapacity),
     staticDir: text(env, SETTINGS.staticDir) ?? defaults.staticDir,
+    dataDir,
     maxMessageBytes: integer(env, SETTINGS.maxMessageBytes),
     idleTimeoutSeconds: integer(env, SETTINGS.idleTimeout),
     seatGraceSeconds: integer(env, SETTINGS.seatGrace),

@@ -45,7 +45,13 @@ export interface RoomsOptions {
   /** A full mesh sends every stream to every peer; past about 8 people upload bandwidth runs out. */
   capacity: number;
   /** Makes the unguessable moderator keys. */
-  newKey: () => string;
+  /** A fresh moderator key for this meeting. */
+  newKey: (room: string) => string;
+  /**
+   * Whether a key shown to a meeting being rebuilt after a restart was really issued for it (see
+   * moderator-keys.ts). Without this, no key is believed: the meeting's first member moderates.
+   */
+  genuineKey?: (room: string, key: string) => boolean;
   /** How long a moderator who left can come back with their key and take the role again. */
   reclaimGraceMs?: number;
 }
@@ -103,14 +109,13 @@ export class Rooms {
     const room = this.rooms.get(roomName);
     const rejoin = options.rejoin;
     if (!room) {
-      // Rebuilt by a rejoin: the server cannot check a moderator key it never issued, so the
-      // first rejoiner showing one keeps it (and the role); see "Recovery guarantees" in README.
-      const keyShown = rejoin ? options.moderatorKey : undefined;
+      // Rebuilt by a rejoin: a genuine moderator key shown keeps the role (and the key).
+      const keyShown = rejoin && options.moderatorKey && this.genuine(roomName, options.moderatorKey) ? options.moderatorKey : undefined;
       const created: Room = {
         name: roomName,
         members: new Map(),
         moderator: id,
-        moderatorKey: keyShown ?? this.options.newKey(),
+        moderatorKey: keyShown ?? this.options.newKey(roomName),
         formerModerator: undefined,
         locked: false,
         lobby: false,
@@ -126,7 +131,7 @@ export class Rooms {
     if (room.rebuild && !rebuilding) room.rebuild = undefined;
     const vouched = Boolean(rejoin && rebuilding?.vouched.has(id));
     const reclaim = this.reclaims(room, options.moderatorKey, now);
-    const claimsRole = Boolean(rejoin && options.moderatorKey && rebuilding && !rebuilding.moderatorProven);
+    const claimsRole = Boolean(rejoin && options.moderatorKey && rebuilding && !rebuilding.moderatorProven && this.genuine(room.name, options.moderatorKey));
     if (!reclaim && !vouched) {
       if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
       if (room.locked) throw new ProtocolError('room-locked', 'the moderator has locked this meeting');
@@ -266,6 +271,10 @@ export class Rooms {
     return [{ to: target, message: { type: 'error', code: 'declined', message: 'the moderator did not let you in' } }];
   }
 
+  private genuine(room: string, key: string): boolean {
+    return this.options.genuineKey?.(room, key) ?? false;
+  }
+
   private reclaims(room: Room, key: string | undefined, now: number): boolean {
     if (!key) return false;
     return key === room.moderatorKey || (room.formerModerator?.key === key && now <= room.formerModerator.until);
@@ -302,7 +311,7 @@ export class Rooms {
   /** Gives the role to `to` with a fresh key only they know, and the list of people waiting. */
   private handOver(room: Room, to: ParticipantId): Outbox {
     room.moderator = to;
-    room.moderatorKey = this.options.newKey();
+    room.moderatorKey = this.options.newKey(room.name);
     const outbox: Outbox = [...room.members.keys()].map((id) => ({ to: id, message: { type: 'moderator-changed', moderator: to } }));
     outbox.push({ to, message: { type: 'moderator-key', key: room.moderatorKey } });
     for (const waiting of room.waiting.values()) outbox.push({ to, message: { type: 'knocking', participant: { id: waiting.id, name: waiting.name } } });

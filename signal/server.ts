@@ -16,6 +16,8 @@ import { hashPassword, verifyPassword } from './password.js';
 import { admit, newBucket, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
 import { Seats } from './seats.js';
+import { moderatorKeys } from './moderator-keys.js';
+import { loadOrCreateSecret } from '../turn/secret.js';
 import { adoptable, idForToken, newResumeToken } from './identity.js';
 import { chooseEncoding, isAppPath, loadStaticFiles, securityHeaders, type StaticFile } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
@@ -81,7 +83,8 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   let certificate = config.tls ? checkCertificate(config.tls) : undefined;
   const headers = securityHeaders(config.tls);
   const connectionsFrom = new Map<string, number>();
-  const rooms = new Rooms({ capacity: config.roomCapacity, newKey: () => randomBytes(18).toString('base64url') });
+  const keys = moderatorKeys(moderatorKeySecret(config.dataDir, logger));
+  const rooms = new Rooms({ capacity: config.roomCapacity, newKey: keys.issue, genuineKey: keys.genuine });
   // Password guessing: a few tries per address, a few more per meeting, in a ten-minute window.
   const failedByAddress = new FailedAttempts({ maxFailures: 10, windowMs: 10 * 60_000 });
   const failedByRoom = new FailedAttempts({ maxFailures: 30, windowMs: 10 * 60_000 });
@@ -503,4 +506,14 @@ export function hostnameOf(hostHeader: string): string {
   const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
   if (bracketed) return bracketed[1]!;
   return hostHeader.replace(/:\d+$/, '');
+}
+
+/** Kept in the data directory so moderator keys outlive a restart; without it they still work until one. */
+function moderatorKeySecret(dataDir: string, logger: Logger): string {
+  try {
+    return loadOrCreateSecret(dataDir, { file: 'moderator-key-secret', what: 'the moderator key secret' });
+  } catch (error) {
+    logger.warn(`moderator keys will not survive a restart: ${(error as Error).message}`);
+    return randomBytes(32).toString('hex');
+  }
 }

@@ -6,15 +6,18 @@ import { join } from 'node:path';
 
 export const MIN_SECRET_LENGTH = 16;
 
-/** The secret kept in `<dataDir>/turn-secret`, created on first start (32 random bytes, hex, mode 0600). */
-export function loadOrCreateSecret(dataDir: string): string {
-  const path = join(dataDir, 'turn-secret');
+/**
+ * The secret kept in `<dataDir>/turn-secret` (or another file of the data directory), created on
+ * first start (32 random bytes, hex, mode 0600).
+ */
+export function loadOrCreateSecret(dataDir: string, { file = 'turn-secret', what = 'the TURN secret' } = {}): string {
+  const path = join(dataDir, file);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const stats = statIfExists(path);
   if (!stats) return createSecret(path);
   if ((stats.mode & 0o077) !== 0) {
     const mode = (stats.mode & 0o777).toString(8).padStart(4, '0');
-    throw new Error(`${path} is readable by others (mode ${mode}); the TURN secret must be private: run chmod 600 ${path}`);
+    throw new Error(`${path} is readable by others (mode ${mode}); ${what} must be private: run chmod 600 ${path}`);
   }
   const secret = readFileSync(path, 'utf8').trim();
   assertSecretShape(secret, path);

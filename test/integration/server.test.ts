@@ -83,7 +83,7 @@ describe('signalling over WebSocket', () => {
       moderator: ada.id,
       iceServers: [],
       settings: { locked: false, lobby: false, hasPassword: false },
-      moderatorKey: expect.stringMatching(/^[A-Za-z0-9_-]{24}$/),
+      moderatorKey: expect.stringMatching(/^[A-Za-z0-9_-]{44}$/),
     });
 
     // Bob types the link differently and still lands in the same meeting.

@@ -3,11 +3,14 @@
 import { describe, expect, it } from 'vitest';
 import { adoptable, idForToken, newResumeToken } from '../../signal/identity.js';
 import { parseClientMessage } from '../../signal/protocol.js';
+import { moderatorKeys } from '../../signal/moderator-keys.js';
 import { REBUILD_WINDOW_MS, Rooms } from '../../signal/rooms.js';
 import { Seats } from '../../signal/seats.js';
 
-let keys = 0;
-const rooms = () => new Rooms({ capacity: 8, newKey: () => `key-${++keys}` });
+// The same secret as the server before its restart: keys it issued are recognised.
+const keys = moderatorKeys('secret of this deployment');
+const rooms = () => new Rooms({ capacity: 8, newKey: keys.issue, genuineKey: keys.genuine });
+const adasKey = keys.issue('m');
 const others = (outbox: ReturnType<Rooms['join']>, self: string) => outbox.filter((o) => o.to !== self);
 
 describe('a participant whose connection dropped', () => {
@@ -68,19 +71,29 @@ describe('a meeting rebuilt after a restart', () => {
   it('gives the role back to the moderator who shows their key, keeping that key', () => {
     const meeting = rooms();
     meeting.join('ben', 'm', 'Ben', [], { now: 0, rejoin: { participants: ['ada'] } });
-    const back = meeting.join('ada', 'm', 'Ada', [], { now: 2000, moderatorKey: 'adas-key', rejoin: { participants: ['ben'] } });
-    expect(back[0]!.message).toMatchObject({ type: 'joined', moderator: 'ada', moderatorKey: 'adas-key' });
+    // A made-up key (or one of another meeting) is not believed, even first.
+    for (const [i, moderatorKey] of ['made-up', `${adasKey.slice(0, 22)}AAAAAAAAAAAAAAAAAAAAAA`, keys.issue('other meeting')].entries()) {
+      const eve = meeting.join(`eve-${i}`, 'm', 'Eve', [], { now: 1000, moderatorKey, rejoin: { participants: [] } });
+      expect(eve[0]!.message).toMatchObject({ moderator: 'ben' });
+    }
+    const back = meeting.join('ada', 'm', 'Ada', [], { now: 2000, moderatorKey: adasKey, rejoin: { participants: ['ben'] } });
+    expect(back[0]!.message).toMatchObject({ type: 'joined', moderator: 'ada', moderatorKey: adasKey });
     expect(others(back, 'ada')).toContainEqual({ to: 'ben', message: { type: 'moderator-changed', moderator: 'ada' } });
     // Once proven, a second key is not believed.
-    const eve = meeting.join('eve', 'm', 'Eve', [], { now: 3000, moderatorKey: 'made-up', rejoin: { participants: [] } });
+    const eve = meeting.join('eve', 'm', 'Eve', [], { now: 3000, moderatorKey: keys.issue('m'), rejoin: { participants: [] } });
     expect(eve[0]!.message).toMatchObject({ moderator: 'ada' });
   });
 
-  it('keeps the moderator key of the first rejoiner who shows one when it creates the meeting', () => {
+  it('keeps the genuine moderator key of a rejoiner who creates the meeting, and ignores a made-up one', () => {
     const meeting = rooms();
-    const created = meeting.join('ada', 'm', 'Ada', [], { now: 0, moderatorKey: 'adas-key', rejoin: { participants: ['ben'] } });
-    expect(created[0]!.message).toMatchObject({ moderator: 'ada', moderatorKey: 'adas-key' });
-    expect(meeting.passwordHashFor('m', 'adas-key', 1)).toBeNull();
+    const created = meeting.join('ada', 'm', 'Ada', [], { now: 0, moderatorKey: adasKey, rejoin: { participants: ['ben'] } });
+    expect(created[0]!.message).toMatchObject({ moderator: 'ada', moderatorKey: adasKey });
+    expect(meeting.passwordHashFor('m', adasKey, 1)).toBeNull();
+
+    const other = rooms();
+    const made = other.join('eve', 'm', 'Eve', [], { now: 0, moderatorKey: 'made-up', rejoin: { participants: [] } });
+    expect(made[0]!.message).toMatchObject({ moderator: 'eve' });
+    expect((made[0]!.message as { moderatorKey?: string }).moderatorKey).not.toBe('made-up');
   });
 
   it('lets a vouched-for member past the password the moderator re-asserted, but not a stranger', () => {

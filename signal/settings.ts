@@ -56,7 +56,7 @@ export const SETTINGS = {
   port: integer({ env: 'TREFF_PORT', key: 'port', default: 8080, min: 0, max: 65535, help: 'HTTP(S) and WebSocket port' }),
   publicHost: text({ env: 'TREFF_PUBLIC_HOST', key: 'publicHost', default: undefined, help: 'host name users type, e.g. meet.example.org; shown at start, used for redirects and allowed as WebSocket origin' }),
   staticDir: text({ env: 'TREFF_STATIC_DIR', key: 'staticDir', default: undefined, defaultText: 'dist/client', help: 'the built client' }),
-  dataDir: text({ env: 'TREFF_DATA_DIR', key: 'dataDir', default: 'data', help: 'where the TURN secret, the generated coturn configuration and `npm run cert` certificates live' }),
+  dataDir: text({ env: 'TREFF_DATA_DIR', key: 'dataDir', default: 'data', help: 'where the TURN secret, the moderator key secret, the generated coturn configuration and `npm run cert` certificates live' }),
   // HTTPS
   tlsCert: text({ env: 'TREFF_TLS_CERT', key: 'tls.cert', default: undefined, help: 'certificate (PEM, full chain) to serve HTTPS directly; reloaded on SIGHUP' }),
   tlsKey: text({ env: 'TREFF_TLS_KEY', key: 'tls.key', default: undefined, help: 'private key (PEM) of that certificate' }),

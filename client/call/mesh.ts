@@ -36,7 +36,8 @@ interface Link {
   /**
    * Where this connection's signalling goes: 'channel' (its own data channel, so renegotiation
    * works while the server is down) when the connection is healthy as a negotiation starts,
-   * otherwise 'server'. Candidates follow their description, so nothing overtakes it.
+   * otherwise 'server'. An answer goes back the way its offer came (the two sides may judge the
+   * path differently), and candidates follow their description, so nothing overtakes it.
    */
   via: 'server' | 'channel';
   /** The newest packet time seen from this participant, and when (our clock) it last moved on. */
@@ -137,7 +138,7 @@ export class Mesh {
     peer.on('data', (chunk: Uint8Array | string) => {
       connected();
       const message = parsePeerMessage(typeof chunk === 'string' ? chunk : new TextDecoder().decode(chunk));
-      if (message?.type === 'signal') this.signal(to, message.data);
+      if (message?.type === 'signal') this.signal(to, message.data, 'channel');
       else if (message) events.message(to, message);
     });
     peer.on('error', (error: Error) => {
@@ -154,14 +155,17 @@ export class Mesh {
     });
   }
 
-  signal(from: ParticipantId, data: SignalData): void {
+  signal(from: ParticipantId, data: SignalData, via: Link['via'] = 'server'): void {
     const peer = this.peers.get(from);
-    if (!peer || peer.destroyed) return;
+    const link = this.links.get(from);
+    if (!peer || peer.destroyed || !link) return;
+    if (data.type === 'offer') link.via = via;
+    // A second answer to an offer sent twice (see restartIce) finds us stable: simple-peer would fail on it.
+    if (data.type === 'answer' && this.connectionTo(from)?.signalingState !== 'have-local-offer') return;
     if (data.type !== 'restart-ice') return peer.signal(data as SimplePeer.SignalData);
     // The other side lost the path: the restart is ours to make (we send the offers).
-    const link = this.links.get(from);
     const now = Date.now();
-    if (!link?.initiator || !link.recovery.acceptsRequest(now)) return;
+    if (!link.initiator || !link.recovery.acceptsRequest(now)) return;
     link.recovery.noteRestart(now);
     this.restartIce(from, false);
   }
@@ -177,6 +181,13 @@ export class Mesh {
     if (!peer || peer.destroyed || !link || !pc) return;
     if (relayOnly) useRelayOnly(pc);
     if (!link.initiator) return this.sendSignal(to, { type: 'restart-ice' });
+    if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
+      // Our last offer got no answer (lost with the path): send it again (with the candidates
+      // gathered since, which are in it) by the server. An offer applied twice does no harm.
+      link.via = 'server';
+      this.options.events.signal(to, { type: 'offer', sdp: pc.localDescription.sdp });
+      return;
+    }
     pc.restartIce();
     // simple-peer's negotiate() (missing from its types) sends the next offer, now with fresh ICE credentials.
     (peer as unknown as { negotiate(): void }).negotiate();
@@ -202,7 +213,7 @@ export class Mesh {
     const peer = this.peers.get(to);
     const link = this.links.get(to);
     if (!peer || !link) return;
-    if (data.type !== 'candidate') {
+    if (data.type !== 'candidate' && data.type !== 'answer') {
       const healthy = ['connected', 'completed'].includes(this.connectionTo(to)?.iceConnectionState ?? '');
       link.via = healthy && this.open.has(peer) && data.type !== 'restart-ice' ? 'channel' : 'server';
     }

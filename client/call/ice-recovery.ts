@@ -11,8 +11,14 @@ export type RecoveryAction = 'restart' | 'restart-relay' | 'give-up';
 export interface IceRecoveryOptions {
   /** How long 'disconnected' may last before the first restart. */
   restartAfterMs: number;
-  /** How long each restart may take before the next one (the last entry repeats). */
+  /**
+   * How long each restart may take before the next one (the last entry repeats). A restart
+   * gathers afresh (a relay allocation included) and checks every pair: on a loaded phone that
+   * takes seconds, and a restart started too early throws the one in progress away.
+   */
   retryAfterMs: number[];
+  /** While ICE is still checking the candidates of a restart, the next one waits this much longer. */
+  checkingGraceMs: number;
   /** Restarts before giving up on the connection. */
   maxAttempts: number;
   /** From this attempt on, restart through the relay only. */
@@ -21,7 +27,8 @@ export interface IceRecoveryOptions {
 
 export const ICE_RECOVERY_DEFAULTS: IceRecoveryOptions = {
   restartAfterMs: 2000,
-  retryAfterMs: [6000, 10_000, 15_000],
+  retryAfterMs: [8000, 12_000, 15_000],
+  checkingGraceMs: 10_000,
   maxAttempts: 5,
   relayFromAttempt: 2,
 };
@@ -59,11 +66,9 @@ export class IceRecovery {
     // Before the first connection ICE is still trying its first candidates: not ours to restart.
     if (!this.wasConnected || this.gaveUp || state === 'closed') return null;
     this.lostSince ??= now;
-    const { restartAfterMs, retryAfterMs, maxAttempts, relayFromAttempt } = this.options;
-    const due =
-      this.attempts === 0
-        ? state === 'failed' || now - this.lostSince >= restartAfterMs
-        : now - this.lastRestart >= retryAfterMs[Math.min(this.attempts - 1, retryAfterMs.length - 1)]!;
+    const { restartAfterMs, retryAfterMs, checkingGraceMs, maxAttempts, relayFromAttempt } = this.options;
+    const retryAfter = retryAfterMs[Math.min(this.attempts - 1, retryAfterMs.length - 1)]! + (state === 'checking' ? checkingGraceMs : 0);
+    const due = this.attempts === 0 ? state === 'failed' || now - this.lostSince >= restartAfterMs : now - this.lastRestart >= retryAfter;
     if (!due) return null;
     if (this.attempts >= maxAttempts) {
       this.gaveUp = true;
@@ -79,8 +84,9 @@ export class IceRecovery {
     return now - this.lastRestart >= this.options.restartAfterMs;
   }
 
-  /** A restart we did on request counts as ours, for the timing of the next one. */
+  /** A restart we did on request counts as ours: our own first one is not due any more. */
   noteRestart(now: number): void {
     this.lastRestart = now;
+    if (this.wasConnected) this.attempts = Math.max(this.attempts, 1);
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IceRecovery, type IceRecoveryOptions } from '../../client/call/ice-recovery.js';
 
-const options: IceRecoveryOptions = { restartAfterMs: 2000, retryAfterMs: [6000, 10_000], maxAttempts: 3, relayFromAttempt: 2 };
+const options: IceRecoveryOptions = { restartAfterMs: 2000, retryAfterMs: [6000, 10_000], checkingGraceMs: 5000, maxAttempts: 3, relayFromAttempt: 2 };
 
 function connected(): IceRecovery {
   const recovery = new IceRecovery(options);
@@ -43,8 +43,8 @@ describe('ICE recovery', () => {
   it('retries on its schedule, through the relay from the second attempt, then gives up once', () => {
     const recovery = connected();
     expect(recovery.update('failed', 0)).toBe('restart');
-    expect(recovery.update('checking', 5999)).toBeNull();
-    expect(recovery.update('checking', 6000)).toBe('restart-relay');
+    expect(recovery.update('disconnected', 5999)).toBeNull();
+    expect(recovery.update('disconnected', 6000)).toBe('restart-relay');
     expect(recovery.update('failed', 15_999)).toBeNull();
     expect(recovery.update('failed', 16_000)).toBe('restart-relay');
     expect(recovery.update('failed', 26_000)).toBe('give-up');
@@ -60,13 +60,24 @@ describe('ICE recovery', () => {
     expect(recovery.update('failed', 8000)).toBe('restart');
   });
 
-  it('takes a request from the other side only when no restart of its own is under way', () => {
+  it('gives a restart whose candidates are still being checked more time before the next', () => {
     const recovery = connected();
-    expect(recovery.acceptsRequest(0)).toBe(true);
-    recovery.noteRestart(0);
-    expect(recovery.acceptsRequest(1000)).toBe(false);
-    expect(recovery.acceptsRequest(2000)).toBe(true);
-    recovery.update('failed', 3000);
-    expect(recovery.acceptsRequest(4000)).toBe(false);
+    expect(recovery.update('failed', 0)).toBe('restart');
+    expect(recovery.update('checking', 6000)).toBeNull();
+    expect(recovery.update('checking', 10_999)).toBeNull();
+    expect(recovery.update('checking', 11_000)).toBe('restart-relay');
+  });
+
+  it('takes a request from the other side only when no restart is under way, and does not restart again itself', () => {
+    const recovery = connected();
+    expect(recovery.update('disconnected', 1000)).toBeNull();
+    expect(recovery.acceptsRequest(1500)).toBe(true);
+    recovery.noteRestart(1500);
+    expect(recovery.acceptsRequest(2500)).toBe(false);
+    // Its own first restart (due at 3000) was the one made on request: the next waits the retry time.
+    expect(recovery.update('disconnected', 3000)).toBeNull();
+    expect(recovery.update('disconnected', 7499)).toBeNull();
+    expect(recovery.update('disconnected', 7500)).toBe('restart-relay');
+    expect(recovery.acceptsRequest(8000)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 // One meeting as seen from this browser: signalling, the mesh and the local media, and the
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
-import type { ClientMessage, ErrorCode, Participant, ParticipantId, RoomSettings, ServerMessage } from '../../signal/protocol.js';
+import { MAX_REJOIN_PARTICIPANTS, type ClientMessage, type ErrorCode, type Participant, type ParticipantId, type Rejoin, type RoomSettings, type ServerMessage } from '../../signal/protocol.js';
 import { ActiveSpeaker } from './active-speaker.js';
 import { PairWatch, type PairProblem } from './pair-watch.js';
 import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
@@ -295,29 +295,14 @@ export class Call {
             // The server restarted and took our token: same id, so join again keeping every peer connection.
             this.rejoining = { settings: this.current.settings };
             this.update({ serverConnected: true });
-            this.signalling?.send({
-              type: 'join',
-              room: this.options.room,
-              name: this.options.name,
-              ...(this.options.password ? { password: this.options.password } : {}),
-              ...this.moderatorKey(),
-              rejoin: { participants: this.current.participants.map((p) => p.id).slice(0, 32) },
-            });
-            return;
+            return this.sendJoin({ participants: this.current.participants.map((p) => p.id).slice(0, MAX_REJOIN_PARTICIPANTS) });
           }
           // The seat is gone with a new id (we were away too long): join afresh.
           this.teardownMesh();
           this.update({ phase: 'joining', participants: [] });
         }
         this.update({ serverConnected: true, you: message.you });
-        this.signalling?.send({
-          type: 'join',
-          room: this.options.room,
-          name: this.options.name,
-          ...(this.options.password ? { password: this.options.password } : {}),
-          ...this.moderatorKey(),
-        });
-        return;
+        return this.sendJoin();
       case 'joined':
         if (this.rejoining && this.mesh) return this.onRejoined(message);
         this.onJoined(message);
@@ -410,9 +395,18 @@ export class Call {
     this.update({ participants: this.current.participants.filter((p) => p.id !== id) });
   }
 
-  private moderatorKey(): { moderatorKey?: string } {
-    const key = rememberedModeratorKey(this.options.room);
-    return key ? { moderatorKey: key } : {};
+  /** `rejoin`: back on a restarted server, still connected to these participants. */
+  private sendJoin(rejoin?: Rejoin): void {
+    const { room, name, password } = this.options;
+    const moderatorKey = rememberedModeratorKey(room);
+    this.signalling?.send({
+      type: 'join',
+      room,
+      name,
+      ...(password ? { password } : {}),
+      ...(moderatorKey ? { moderatorKey } : {}),
+      ...(rejoin ? { rejoin } : {}),
+    });
   }
 
   private onJoined({ you, participants, moderator, iceServers, settings, moderatorKey }: Extract<ServerMessage, { type: 'joined' }>): void {

@@ -5,14 +5,8 @@
 //   reach the server, the relay and Carla: Anna and Ben meet again through the relay, and Carla's
 //   connections to them are not touched.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../signal/config.js';
-import { startRelay, type Relay } from '../../turn/relay.js';
 import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import {
@@ -27,6 +21,7 @@ import {
   officeIp,
   type OfficeName,
 } from '../helpers/office.js';
+import { startOfficeRelay, type OfficeRelay } from '../helpers/office-relay.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const DROP_MS = 5000;
@@ -165,38 +160,15 @@ async function states(page: Page): Promise<string> {
 
 describe('network faults in a three-person call', { timeout: 180_000 }, () => {
   let server: TestServer;
-  let relay: Relay;
-  let dataDir: string;
+  let relay: OfficeRelay;
   let origin: string;
-  /** Chromium checks the relay's TLS certificate like any other: every browser trusts our test certificate. */
-  let trustRelayCertificate: string;
   let browsers: Browser[] = [];
 
   beforeAll(async () => {
     createOfficeNetwork();
-    dataDir = mkdtempSync(join(tmpdir(), 'treff-faults-relay-'));
-    const certFile = join(dataDir, 'relay.crt');
-    const keyFile = join(dataDir, 'relay.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${SERVER_IP}`, '-addext', `subjectAltName=IP:${SERVER_IP}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-    const spki = execFileSync('sh', ['-c', `openssl x509 -in ${certFile} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`], { encoding: 'utf8' }).trim();
-    trustRelayCertificate = `--ignore-certificate-errors-spki-list=${spki}`;
-    // The relay as `npm start` runs it (production profile), on the server's address.
-    const { relay: relayConfig } = loadConfig(
-      {
-        TREFF_DATA_DIR: dataDir,
-        TREFF_TURN_LISTEN_IP: SERVER_IP,
-        TREFF_TURN_RELAY_IP: SERVER_IP,
-        TREFF_TURN_CERT: certFile,
-        TREFF_TURN_KEY: keyFile,
-        TREFF_TURN_TLS_PORT: '443',
-        TREFF_TURN_MIN_PORT: '49152',
-        TREFF_TURN_MAX_PORT: '49400',
-      },
-      { staticDir: '' },
-    );
-    relay = await startRelay(relayConfig, () => undefined);
+    relay = await startOfficeRelay();
     // Seats kept for 20 s as in production: a participant cut off for a few seconds keeps her place.
-    server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.iceServersFor, seatGraceSeconds: 20 });
+    server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.relay.iceServersFor, seatGraceSeconds: 20 });
     origin = `http://${SERVER_IP}:${server.port}`;
   });
 
@@ -213,14 +185,13 @@ describe('network faults in a three-person call', { timeout: 180_000 }, () => {
     await server?.close();
     await relay?.stop();
     destroyOfficeNetwork();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   /** A browser in an office, or (no office) one on the server's side of the ISP that both offices reach directly. */
   async function browserIn(office?: OfficeName): Promise<Browser> {
     const browser = office
-      ? await launchChromiumInOffice(office, origin, [trustRelayCertificate])
-      : await launchBrowser('chromium', { args: [`--unsafely-treat-insecure-origin-as-secure=${origin}`, trustRelayCertificate] });
+      ? await launchChromiumInOffice(office, origin, [relay.trustCertificateArg])
+      : await launchBrowser('chromium', { args: [`--unsafely-treat-insecure-origin-as-secure=${origin}`, relay.trustCertificateArg] });
     browsers.push(browser);
     return browser;
   }

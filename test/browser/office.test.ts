@@ -1,26 +1,19 @@
 // Two offices behind real firewalls (network namespaces + nftables) meet through the UI.
 // Nobody forces the relay: ICE must find it by itself when direct paths are blocked.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../signal/config.js';
-import { startRelay, type Relay } from '../../turn/relay.js';
+import type { Relay } from '../../turn/relay.js';
 import { recordPeerConnections } from '../helpers/browser.js';
 import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos, type ConnectionReport } from '../helpers/meeting.js';
 import { SERVER_IP, createOfficeNetwork, officeIp, destroyOfficeNetwork, launchChromiumInOffice, setFirewall, type FirewallPolicy, type OfficeName, type OfficePorts } from '../helpers/office.js';
+import { RELAY_PORT, RELAY_TLS_PORT, startOfficeRelay, type OfficeRelay } from '../helpers/office-relay.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-const RELAY_PORT = 10000;
-const RELAY_TLS_PORT = 443;
 
 describe('firewalled offices', { timeout: 90_000 }, () => {
   let server: TestServer;
+  let officeRelay: OfficeRelay;
   let relay: Relay;
-  let dataDir: string;
   let ports: OfficePorts;
   /** Chromium checks the relay's TLS certificate like any other: the offices trust our test certificate. */
   let trustRelayCertificate: string;
@@ -29,29 +22,9 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     createOfficeNetwork();
-    dataDir = mkdtempSync(join(tmpdir(), 'treff-office-relay-'));
-    const certFile = join(dataDir, 'relay.crt');
-    const keyFile = join(dataDir, 'relay.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${SERVER_IP}`, '-addext', `subjectAltName=IP:${SERVER_IP}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-
-    const spki = execFileSync('sh', ['-c', `openssl x509 -in ${certFile} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`], { encoding: 'utf8' }).trim();
-    trustRelayCertificate = `--ignore-certificate-errors-spki-list=${spki}`;
-
-    // The relay exactly as `npm start` runs it (production profile), on the server's address.
-    const { relay: relayConfig } = loadConfig(
-      {
-        TREFF_DATA_DIR: dataDir,
-        TREFF_TURN_LISTEN_IP: SERVER_IP,
-        TREFF_TURN_RELAY_IP: SERVER_IP,
-        TREFF_TURN_CERT: certFile,
-        TREFF_TURN_KEY: keyFile,
-        TREFF_TURN_TLS_PORT: String(RELAY_TLS_PORT),
-        TREFF_TURN_MIN_PORT: '49152',
-        TREFF_TURN_MAX_PORT: '49400',
-      },
-      { staticDir: '' },
-    );
-    relay = await startRelay(relayConfig, (line) => relayLog.push(line));
+    officeRelay = await startOfficeRelay((line) => relayLog.push(line));
+    relay = officeRelay.relay;
+    trustRelayCertificate = officeRelay.trustCertificateArg;
     server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.iceServersFor });
     ports = { signalling: server.port, relay: RELAY_PORT, relayTls: RELAY_TLS_PORT };
   });
@@ -59,9 +32,8 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
   afterAll(async () => {
     await Promise.all(browsers.map((browser) => browser.close().catch(() => undefined)));
     await server?.close();
-    await relay?.stop();
+    await officeRelay?.stop();
     destroyOfficeNetwork();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function meetBetweenOffices(policy: FirewallPolicy, { annaRelayOnly = false } = {}): Promise<{ reports: Record<OfficeName, ConnectionReport>; firstFrameMs: number; badges: string[]; remoteAddressesSeenByBen: string[] }> {

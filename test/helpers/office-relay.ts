@@ -1,0 +1,50 @@
+// The TURN relay for the office tests, exactly as `npm start` runs it (production profile) on
+// the server's address, with a TLS certificate the offices' browsers are told to trust.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../signal/config.js';
+import { startRelay, type Relay } from '../../turn/relay.js';
+import { SERVER_IP } from './office.js';
+
+export const RELAY_PORT = 10000;
+export const RELAY_TLS_PORT = 443;
+
+export interface OfficeRelay {
+  relay: Relay;
+  /** Chromium checks the relay's TLS certificate like any other: pass this flag to trust ours. */
+  trustCertificateArg: string;
+  stop(): Promise<void>;
+}
+
+export async function startOfficeRelay(onLog: (line: string) => void = () => undefined): Promise<OfficeRelay> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'treff-office-relay-'));
+  const certFile = join(dataDir, 'relay.crt');
+  const keyFile = join(dataDir, 'relay.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${SERVER_IP}`, '-addext', `subjectAltName=IP:${SERVER_IP}`, '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  const spki = execFileSync('sh', ['-c', `openssl x509 -in ${certFile} -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64`], { encoding: 'utf8' }).trim();
+  const { relay: relayConfig } = loadConfig(
+    {
+      TREFF_DATA_DIR: dataDir,
+      TREFF_TURN_LISTEN_IP: SERVER_IP,
+      TREFF_TURN_RELAY_IP: SERVER_IP,
+      TREFF_TURN_CERT: certFile,
+      TREFF_TURN_KEY: keyFile,
+      TREFF_TURN_TLS_PORT: String(RELAY_TLS_PORT),
+      TREFF_TURN_MIN_PORT: '49152',
+      TREFF_TURN_MAX_PORT: '49400',
+    },
+    { staticDir: '' },
+  );
+  const relay = await startRelay(relayConfig, onLog);
+  return {
+    relay,
+    trustCertificateArg: `--ignore-certificate-errors-spki-list=${spki}`,
+    async stop() {
+      await relay.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -76,7 +76,7 @@ describe('soak: churn of thousands of participants', () => {
     while (Date.now() < deadline && (server.server.rooms.roomCount > 0 || server.server.seatCount > 0)) await new Promise((resolve) => setTimeout(resolve, 100));
   };
 
-  it('ends with zero meetings, zero seats and the heap back near its baseline', { timeout: Math.max(110_000, CLIENTS * 40) }, async () => {
+  it('ends with zero meetings, zero seats and the heap back near its baseline, also after a second round', { timeout: Math.max(110_000, CLIENTS * 80) }, async () => {
     await churn(300, 'warmup');
     await drained();
     const baseline = await heapAfterGc();
@@ -84,16 +84,24 @@ describe('soak: churn of thousands of participants', () => {
     const signalled = await churn(CLIENTS, 'soak');
     const churnMs = Date.now() - started;
     await drained();
-    const after = await heapAfterGc();
+    const afterFirst = await heapAfterGc();
+    // As many meetings again, all new: memory must not grow with the meetings ever created.
+    await churn(CLIENTS, 'again');
+    await drained();
+    const afterSecond = await heapAfterGc();
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
     console.log(
-      `soak: ${CLIENTS} participants in ${ROOMS} meetings, ${signalled} signals, ${refusedFull} room-full refusals, ${churnMs} ms; heap ${(baseline / 1e6).toFixed(1)} MB → ${(after / 1e6).toFixed(1)} MB`,
+      `soak: ${CLIENTS} participants in ${ROOMS} meetings, twice; ${signalled} signals and ${churnMs} ms in the first round, ${refusedFull} room-full refusals; heap ${mb(baseline)} MB → ${mb(afterFirst)} MB → ${mb(afterSecond)} MB`,
     );
     expect(server.server.rooms.roomCount).toBe(0);
     expect(server.server.rooms.participantCount).toBe(0);
     expect(server.server.seatCount).toBe(0);
     expect(metrics).toMatch(/^treff_connections 0$/m);
-    expect(after - baseline).toBeLessThan(8 * 1024 * 1024);
+    // The first round leaves high-water marks (table capacities, the clients' own buffers: they run
+    // in this process too), larger with more participants at once; the second must add nothing.
+    expect(afterFirst - baseline).toBeLessThan(8 * 1024 * 1024 * Math.max(1, CLIENTS / 3000));
+    expect(afterSecond - afterFirst).toBeLessThan(4 * 1024 * 1024);
     expect(errors).toEqual([]);
   });
 });

@@ -336,16 +336,26 @@ describe('network faults in a three-person call', { timeout: 180_000 }, () => {
     const trio = { Anna: anna, Ben: ben, Carla: carla };
     for (const page of Object.values(trio)) await waitForRemoteVideos(page, 2, 45_000);
     const flowingMs = await timeUntilFixed(joinedAt, WATCH_MS, () => videoProblems(trio, { marked: false }));
+    // ICE may first select whichever pair answered first (under load, a relayed one) and moves to a
+    // better pair once its checks succeed: what must hold is where Carla's connections settle.
+    const settledMs = await timeUntilFixed(joinedAt, WATCH_MS, async () => {
+      await sleep(200);
+      return live(await links(carla)).flatMap((link) => (link.candidateTypes.every((type) => DIRECT.includes(type)) ? [] : [`Carla's connection ${link.index} goes ${link.candidateTypes.join('-')}`]));
+    }).catch((error: Error) => error.message);
 
     const annaToBen = linkTo(await links(anna), officeIp('b'));
     const benToAnna = linkTo(await links(ben), officeIp('a'));
     const carlaLinks = live(await links(carla));
-    console.log(`pair blocked from the start: all video flowing ${flowingMs} ms after Ben joined; Anna-Ben ${annaToBen?.candidateTypes.join('-')}, Carla ${carlaLinks.map((link) => link.candidateTypes.join('-')).join(', ')}`);
+    console.log(
+      `pair blocked from the start: all video flowing ${flowingMs} ms after Ben joined, Carla direct ${typeof settledMs === 'number' ? `${settledMs} ms` : 'never'}; ` +
+        `Anna-Ben ${annaToBen?.candidateTypes.join('-')}, Carla ${carlaLinks.map((link) => link.candidateTypes.join('-')).join(', ')}`,
+    );
     expect(faultDrops('isp').forward ?? 0, 'packets dropped between the offices').toBeGreaterThan(0);
     expect(annaToBen?.candidateTypes).toContain('relay');
     expect(benToAnna?.candidateTypes).toContain('relay');
     expect(carlaLinks).toHaveLength(2);
-    for (const link of carlaLinks) expect(link.candidateTypes.every((type) => DIRECT.includes(type)), `Carla's connection ${link.index} goes ${link.candidateTypes.join('-')}`).toBe(true);
+    expect(settledMs, 'Carla connects directly to both offices').toBeTypeOf('number');
+    expect(settledMs as number).toBeLessThan(RELAY_REPAIR_BOUND_MS);
   });
 });
 

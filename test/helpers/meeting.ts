@@ -14,8 +14,15 @@ export async function startMeetingFromHome(page: Page, baseUrl: string, meetingN
 /** On the join screen: enter a display name (replacing a remembered one) and join. */
 export async function joinAs(page: Page, displayName: string): Promise<void> {
   await page.waitForSelector('#display-name');
-  await page.$eval('#display-name', (input) => ((input as HTMLInputElement).value = ''));
+  // Cleared as a user would (select, delete): setting the value behind the page's back is undone by
+  // its next render, which then shows the remembered name and the typed one ("BenBen").
+  await page.$eval('#display-name', (input) => {
+    (input as HTMLInputElement).focus();
+    (input as HTMLInputElement).select();
+  });
+  await page.keyboard.press('Backspace');
   await page.type('#display-name', displayName);
+  await page.waitForFunction((name) => document.querySelector<HTMLInputElement>('#display-name')?.value === name, { timeout: 5000 }, displayName);
   await page.waitForSelector('.join button.primary:not([disabled])');
   await page.click('.join button.primary');
   await page.waitForSelector('.call');

@@ -41,6 +41,18 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
 
   useEffect(() => () => stopMedia(media?.stream ?? null), [media]);
   useEffect(() => () => (stage.kind === 'call' ? stage.call.leave() : undefined), [stage]);
+  // Closing the tab or reloading is leaving: the others drop the tile at once, instead of showing
+  // it frozen until the server gives up the seat (which it keeps for a connection that only dropped).
+  // A page kept for the Back button comes back on the goodbye screen, with Rejoin.
+  useEffect(() => {
+    if (stage.kind !== 'call') return;
+    const onPageHide = () => {
+      stage.call.leave();
+      leave();
+    };
+    addEventListener('pagehide', onPageHide);
+    return () => removeEventListener('pagehide', onPageHide);
+  }, [stage]);
 
   const join = ({ name, relayOnly, microphone, camera, password }: JoinChoice) => {
     const call = new Call({

@@ -13,7 +13,8 @@ describe('a three-person meeting in Chromium', () => {
   const errors: string[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
+    // Seats kept for 20 s as in production: only leaving (not a dropped connection) frees one at once.
+    server = await startTestServer({ staticDir: 'dist/client', seatGraceSeconds: 20 });
     browser = await launchBrowser('chromium');
     for (const who of ['anna', 'ben', 'carla'] as const) {
       // Separate contexts: three people with their own storage, not three tabs of one person.
@@ -117,6 +118,14 @@ describe('a three-person meeting in Chromium', () => {
     // The two who stayed still see each other.
     await waitForRemoteVideos(pages.anna, 1);
     await waitForRemoteVideos(pages.ben, 1);
+  });
+
+  it('removes the tile of someone who closes the tab from the others within 2 seconds, as if they had left', async () => {
+    const page = pages.ben;
+    await page.close();
+    const closed = Date.now();
+    await pages.anna.waitForFunction(() => document.querySelectorAll('.tile.remote').length === 0, { timeout: 2000, polling: 50 });
+    expect(Date.now() - closed).toBeLessThan(2000);
   });
 
   it('ran without page errors', () => {

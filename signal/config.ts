@@ -16,6 +16,9 @@ export interface Config {
   publicHost: string | undefined;
   /** Largest meeting; a full mesh sends every stream to every peer, so more than 8 rarely works. */
   roomCapacity: number;
+  /** Most members including audio-only ones; at least roomCapacity. */
+  audioOnlyCapacity: number;
+  uplinkBudgetKbps: number;
   /** Directory holding the built client (index.html and assets/). */
   staticDir: string;
   /** Where secrets Treff creates for itself are kept (the relay's, the moderator keys'). */
@@ -104,6 +107,8 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
     port: integer(env, SETTINGS.port),
     publicHost: hostName(env, SETTINGS.publicHost),
     roomCapacity: integer(env, SETTINGS.roomCapacity),
+    audioOnlyCapacity: audioOnlyCapacity(env),
+    uplinkBudgetKbps: integer(env, SETTINGS.uplinkBudget),
     staticDir: text(env, SETTINGS.staticDir) ?? defaults.staticDir,
     dataDir,
     maxMessageBytes: integer(env, SETTINGS.maxMessageBytes),
@@ -129,6 +134,16 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
     },
     relay: loadRelayConfig(env, dataDir),
   };
+}
+
+/** Seats for listeners beyond the video senders, unless the operator says otherwise: a few kbit/s each. */
+const AUDIO_ONLY_SEATS = 4;
+
+function audioOnlyCapacity(env: Env): number {
+  const videoCapacity = integer(env, SETTINGS.roomCapacity);
+  const capacity = optionalInteger(env, SETTINGS.audioOnlyCapacity) ?? videoCapacity + AUDIO_ONLY_SEATS;
+  if (capacity < videoCapacity) throw new ConfigError(SETTINGS.audioOnlyCapacity.env, `must be at least ${SETTINGS.roomCapacity.env} (${videoCapacity}), got ${capacity}`);
+  return capacity;
 }
 
 function loadTlsConfig(env: Env): TlsConfig | undefined {

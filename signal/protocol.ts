@@ -41,6 +41,8 @@ export const MAX_REJOIN_PARTICIPANTS = 32;
 export interface Participant {
   id: ParticipantId;
   name: string;
+  /** Joined without video because the meeting was full for video senders (see RoomsOptions.audioOnlyCapacity). */
+  audioOnly?: true;
 }
 
 /** What simple-peer emits on 'signal' and accepts in signal(): SDP, trickled candidates, renegotiation. */
@@ -73,7 +75,8 @@ export const MAX_PASSWORD_LENGTH = 128;
 // Client → server
 export type ClientMessage =
   | { type: 'hello'; version: number; resumeToken?: string }
-  | { type: 'join'; room: string; name: string; password?: string; moderatorKey?: string; rejoin?: Rejoin }
+  /** audioOnly: the joiner sends no video, and so may take one of the seats kept for listeners once video is full. */
+  | { type: 'join'; room: string; name: string; password?: string; moderatorKey?: string; rejoin?: Rejoin; audioOnly?: true }
   | { type: 'signal'; to: ParticipantId; data: SignalData }
   /**
    * My peer connection to this participant is down. If their connection to the server is gone
@@ -109,6 +112,8 @@ export type ServerMessage =
       settings: RoomSettings;
       /** Only to the moderator: proves the role after a reload of the same tab. */
       moderatorKey?: string;
+      /** The operator's cap on what one participant uploads in total, shared out across the others. */
+      uplinkBudgetKbps?: number;
     }
   | { type: 'participant-joined'; participant: Participant }
   | { type: 'participant-left'; id: ParticipantId }
@@ -139,6 +144,7 @@ export const ERROR_CODES = [
   'already-in-room',
   'not-in-room',
   'room-full',
+  'room-full-video', // no seat for another video sender; joining audio-only is possible
   'unknown-participant', // signal addressed to someone not in the sender's room
   'rate-limited',
   'password-required', // the meeting has a password and none was given
@@ -281,6 +287,7 @@ export function parseClientMessage(raw: unknown): ClientMessage {
       if (msg.password !== undefined) join.password = str(msg, 'password', MAX_PASSWORD_LENGTH);
       if (msg.moderatorKey !== undefined) join.moderatorKey = str(msg, 'moderatorKey', MAX_ID_LENGTH);
       if (msg.rejoin !== undefined) join.rejoin = rejoin(msg.rejoin);
+      if (msg.audioOnly !== undefined && bool(msg, 'audioOnly')) join.audioOnly = true;
       return join;
     }
     case 'signal':
@@ -325,7 +332,9 @@ function roomSettings(raw: unknown): RoomSettings {
 
 function participant(raw: unknown): Participant {
   if (!isObject(raw)) fail('participant must be an object');
-  return { id: participantId(raw, 'id'), name: str(raw, 'name', 256) };
+  const result: Participant = { id: participantId(raw, 'id'), name: str(raw, 'name', 256) };
+  if (raw.audioOnly !== undefined && bool(raw, 'audioOnly')) result.audioOnly = true;
+  return result;
 }
 
 function iceServer(raw: unknown): IceServer {
@@ -361,6 +370,7 @@ export function parseServerMessage(raw: unknown): ServerMessage {
         settings: roomSettings(msg.settings),
       };
       if (msg.moderatorKey !== undefined) joined.moderatorKey = participantId(msg, 'moderatorKey');
+      if (msg.uplinkBudgetKbps !== undefined) joined.uplinkBudgetKbps = int(msg, 'uplinkBudgetKbps', 1, 1_000_000);
       return joined;
     }
     case 'moderator-key':

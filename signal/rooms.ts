@@ -42,8 +42,15 @@ interface Room {
 }
 
 export interface RoomsOptions {
-  /** A full mesh sends every stream to every peer; past about 8 people upload bandwidth runs out. */
+  /** A full mesh sends every stream to every peer; past about 8 video senders upload bandwidth runs out. */
   capacity: number;
+  /**
+   * Most members counting those who joined audio-only (no video: a few kbit/s each), at least
+   * `capacity`. When a meeting has `capacity` video senders, a newcomer may still join audio-only.
+   */
+  audioOnlyCapacity?: number;
+  /** Told to every joiner: what one participant uploads at most, in total (kbit/s). */
+  uplinkBudgetKbps?: number;
   /** Makes the unguessable moderator keys. */
   /** A fresh moderator key for this meeting. */
   newKey: (room: string) => string;
@@ -63,6 +70,8 @@ export interface JoinOptions {
   now?: number;
   /** The joiner was in this meeting on a server that has since restarted. */
   rejoin?: Rejoin;
+  /** The joiner sends no video. */
+  audioOnly?: boolean;
 }
 
 const DEFAULT_RECLAIM_GRACE_MS = 60_000;
@@ -105,7 +114,7 @@ export class Rooms {
   join(id: ParticipantId, roomName: string, name: string, iceServers: IceServer[], options: JoinOptions = {}): Outbox {
     if (this.roomOfMember.has(id) || this.roomOfWaiting.has(id)) throw new ProtocolError('already-in-room', 'you are already in a meeting');
     const now = options.now ?? 0;
-    const participant: Participant = { id, name };
+    const participant: Participant = options.audioOnly ? { id, name, audioOnly: true } : { id, name };
     const room = this.rooms.get(roomName);
     const rejoin = options.rejoin;
     if (!room) {
@@ -136,9 +145,7 @@ export class Rooms {
       if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
       if (room.locked) throw new ProtocolError('room-locked', 'the moderator has locked this meeting');
     }
-    if (room.members.size >= this.options.capacity) {
-      throw new ProtocolError('room-full', `the meeting is full (${this.options.capacity} participants)`);
-    }
+    this.checkSeat(room, participant);
     if (!reclaim && !vouched && room.lobby) {
       room.waiting.set(id, { ...participant, iceServers });
       this.roomOfWaiting.set(id, room);
@@ -294,14 +301,32 @@ export class Rooms {
       settings: settingsOf(room),
     };
     if (room.moderator === participant.id) joined.moderatorKey = room.moderatorKey;
+    if (this.options.uplinkBudgetKbps !== undefined) joined.uplinkBudgetKbps = this.options.uplinkBudgetKbps;
     const outbox: Outbox = [{ to: participant.id, message: joined }];
     for (const other of others) outbox.push({ to: other.id, message: { type: 'participant-joined', participant } });
     return outbox;
   }
 
+  /** Throws when the meeting has no seat for this participant: none at all, or none for another video sender. */
+  private checkSeat(room: Room, participant: Participant): void {
+    const { capacity } = this.options;
+    const total = Math.max(capacity, this.options.audioOnlyCapacity ?? capacity);
+    if (room.members.size >= total) throw new ProtocolError('room-full', `the meeting is full (${total} participants)`);
+    if (participant.audioOnly) return;
+    const senders = [...room.members.values()].filter((member) => !member.audioOnly).length;
+    if (senders < capacity) return;
+    if (total > capacity) throw new ProtocolError('room-full-video', `the meeting is full for video (${capacity} participants); you can join audio-only`);
+    throw new ProtocolError('room-full', `the meeting is full (${capacity} participants)`);
+  }
+
   private admitWaiting(room: Room, id: ParticipantId): Outbox {
     const waiting = room.waiting.get(id);
-    if (!waiting || room.members.size >= this.options.capacity) return [];
+    if (!waiting) return [];
+    try {
+      this.checkSeat(room, waiting);
+    } catch {
+      return [];
+    }
     room.waiting.delete(id);
     this.roomOfWaiting.delete(id);
     const { iceServers, ...participant } = waiting;

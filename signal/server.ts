@@ -84,7 +84,13 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   const headers = securityHeaders(config.tls);
   const connectionsFrom = new Map<string, number>();
   const keys = moderatorKeys(moderatorKeySecret(config.dataDir, logger));
-  const rooms = new Rooms({ capacity: config.roomCapacity, newKey: keys.issue, genuineKey: keys.genuine });
+  const rooms = new Rooms({
+    capacity: config.roomCapacity,
+    audioOnlyCapacity: config.audioOnlyCapacity,
+    uplinkBudgetKbps: config.uplinkBudgetKbps,
+    newKey: keys.issue,
+    genuineKey: keys.genuine,
+  });
   // Password guessing: a few tries per address, a few more per meeting, in a ten-minute window.
   const failedByAddress = new FailedAttempts({ maxFailures: 10, windowMs: 10 * 60_000 });
   const failedByRoom = new FailedAttempts({ maxFailures: 30, windowMs: 10 * 60_000 });
@@ -212,7 +218,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       }
     }
     if (!sockets.has(data.id)) return; // gone while the password was checked
-    const options = { passwordVerified, now: Date.now(), ...(msg.moderatorKey ? { moderatorKey: msg.moderatorKey } : {}), ...(msg.rejoin ? { rejoin: msg.rejoin } : {}) };
+    const options = { passwordVerified, now: Date.now(), ...(msg.moderatorKey ? { moderatorKey: msg.moderatorKey } : {}), ...(msg.rejoin ? { rejoin: msg.rejoin } : {}), audioOnly: msg.audioOnly === true };
     deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id, data.host), options));
   }
 

@@ -13,6 +13,8 @@ interface Base {
 export interface IntegerSetting extends Base {
   type: 'integer';
   default: number | undefined;
+  /** What --help shows when the default is computed at start. */
+  defaultText?: string;
   min: number;
   max: number;
 }
@@ -63,7 +65,9 @@ export const SETTINGS = {
   httpRedirectPort: integer({ env: 'TREFF_HTTP_REDIRECT_PORT', key: 'tls.httpRedirectPort', default: undefined, min: 1, max: 65535, help: 'also listen on this port with plain HTTP and redirect to HTTPS (e.g. 80)' }),
   hstsMaxAge: integer({ env: 'TREFF_HSTS_MAX_AGE', key: 'tls.hstsMaxAge', default: 31536000, min: 0, max: 63072000, help: 'seconds browsers remember to use HTTPS only (Strict-Transport-Security), sent over HTTPS' }),
   // Meetings and limits
-  roomCapacity: integer({ env: 'TREFF_ROOM_CAPACITY', key: 'roomCapacity', default: 8, min: 2, max: 50, help: 'most participants in one meeting (a mesh sends every stream to everyone)' }),
+  roomCapacity: integer({ env: 'TREFF_ROOM_CAPACITY', key: 'roomCapacity', default: 8, min: 2, max: 50, help: 'most participants sending video in one meeting (a mesh sends every stream to everyone)' }),
+  audioOnlyCapacity: integer({ env: 'TREFF_AUDIO_ONLY_CAPACITY', key: 'audioOnlyCapacity', default: undefined, defaultText: 'roomCapacity + 4', min: 2, max: 60, help: 'most participants in one meeting counting those who join audio-only once video is full (at least roomCapacity; equal turns audio-only seats off)' }),
+  uplinkBudget: integer({ env: 'TREFF_UPLINK_BUDGET_KBPS', key: 'media.uplinkBudgetKbps', default: 2500, min: 300, max: 100000, help: 'kbit/s one participant uploads at most, in total: shared out across the others, sound first' }),
   maxMessageBytes: integer({ env: 'TREFF_MAX_MESSAGE_BYTES', key: 'limits.maxMessageBytes', default: 64 * 1024, min: 4096, max: 1024 * 1024, help: 'largest signalling message; a bigger one closes the connection' }),
   seatGrace: integer({ env: 'TREFF_SEAT_GRACE', key: 'limits.seatGrace', default: 20, min: 0, max: 600, help: 'seconds a participant whose connection to the server dropped keeps their place (their calls go on); back within this time, nobody notices' }),
   idleTimeout: integer({ env: 'TREFF_IDLE_TIMEOUT', key: 'limits.idleTimeout', default: 32, min: 8, max: 960, help: 'seconds of silence before a WebSocket is dropped (the server pings in between)' }),
@@ -108,7 +112,7 @@ export function flagOf(setting: Setting): string {
 }
 
 function describeDefault(setting: Setting): string {
-  if (setting.type === 'text' && setting.defaultText) return setting.defaultText;
+  if ((setting.type === 'text' || setting.type === 'integer') && setting.defaultText) return setting.defaultText;
   if (setting.type === 'list') return '—';
   return setting.default === undefined ? '—' : String(setting.default);
 }

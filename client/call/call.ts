@@ -21,6 +21,8 @@ import { Verifications, type Fingerprints } from './verifications.js';
 export interface RemoteParticipant {
   id: ParticipantId;
   name: string;
+  /** On a seat for listeners: sends no video. */
+  audioOnly?: true;
   stream: MediaStream | null;
   /** What the participant says about its own microphone and camera (over the data channel). */
   audio: boolean;
@@ -85,7 +87,9 @@ export interface CallOptions {
   relayOnly: boolean;
   /** For a meeting with a password. */
   password?: string;
-  /** The operator's cap on what one participant uploads; the policy's default when absent. */
+  /** Joining without video, on a seat for listeners (the meeting was full for video senders). */
+  audioOnly?: boolean;
+  /** A cap on what this browser uploads; otherwise the operator's (told at join), else the policy's default. */
   uplinkBudgetBps?: number;
   /** This browser's persistent DTLS certificate; null lets the browser make a throwaway one. */
   certificate?: RTCCertificate | null;
@@ -200,6 +204,8 @@ export class Call {
 
   /** Shares a screen in place of the camera until stopScreenShare() or the browser's own "stop sharing". */
   async startScreenShare(): Promise<ScreenResult> {
+    // A listener's seat was given on the promise of sending no video.
+    if (this.audioOnly) return { problem: 'unsupported' };
     if (this.current.local.screen) return { track: this.current.local.screen.getVideoTracks()[0]! };
     const result = await openScreen();
     if (!('track' in result)) return result;
@@ -221,6 +227,10 @@ export class Call {
     this.mesh?.setScreen(null);
     this.update({ local: { ...this.current.local, screen: null } });
     this.mesh?.broadcast({ type: 'screen', sharing: false });
+  }
+
+  get audioOnly(): boolean {
+    return this.options.audioOnly === true;
   }
 
   hasTrack(kind: 'audio' | 'video'): boolean {
@@ -406,10 +416,11 @@ export class Call {
       ...(password ? { password } : {}),
       ...(moderatorKey ? { moderatorKey } : {}),
       ...(rejoin ? { rejoin } : {}),
+      ...(this.options.audioOnly ? { audioOnly: true as const } : {}),
     });
   }
 
-  private onJoined({ you, participants, moderator, iceServers, settings, moderatorKey }: Extract<ServerMessage, { type: 'joined' }>): void {
+  private onJoined({ you, participants, moderator, iceServers, settings, moderatorKey, uplinkBudgetKbps }: Extract<ServerMessage, { type: 'joined' }>): void {
     if (moderatorKey) rememberModeratorKey(this.options.room, moderatorKey);
     this.pairs = new PairWatch({
       send: (to, message) => this.mesh?.send(to, message),
@@ -465,7 +476,7 @@ export class Call {
       tileOf: (id) => this.tiles.get(id),
       screenSharing: () => this.current.local.screen !== null,
       someoneElseSpeaking: () => this.current.activeSpeaker !== null,
-      uplinkBudgetBps: this.options.uplinkBudgetBps,
+      uplinkBudgetBps: this.options.uplinkBudgetBps ?? (uplinkBudgetKbps === undefined ? undefined : uplinkBudgetKbps * 1000),
       onWeak: (weak) => weak !== this.current.weakUplink && this.update({ weakUplink: weak }),
     });
     this.bitrate.start();

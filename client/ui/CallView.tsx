@@ -132,6 +132,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
             audio={p.audio}
             video={p.video}
             moderator={p.id === moderator}
+            audioOnly={p.audioOnly === true}
             connection={p.connection}
             path={p.path}
             verified={p.safety.state === 'ready' && p.safety.verified}
@@ -171,7 +172,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
         </button>
         <button
           class={`round ${sharing ? 'active' : ''}`}
-          disabled={!canShareScreen()}
+          disabled={!canShareScreen() || call.audioOnly}
           aria-pressed={sharing}
           title={t(sharing ? 'screen.stop' : 'screen.start')}
           aria-label={t(sharing ? 'screen.stop' : 'screen.start')}

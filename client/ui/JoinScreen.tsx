@@ -24,6 +24,8 @@ export interface JoinChoice {
   /** Whether to start with the microphone and the camera on. */
   microphone: boolean;
   camera: boolean;
+  /** On a seat for listeners: no video at all (offered when the meeting is full for video). */
+  audioOnly: boolean;
 }
 
 export interface JoinScreenProps {
@@ -33,12 +35,14 @@ export interface JoinScreenProps {
   error: string | null;
   /** The meeting needs a password: show the field for it. */
   passwordRequired?: boolean;
+  /** The meeting is full for video but has seats for listeners: offer joining audio-only. */
+  audioOnlyOffered?: boolean;
   onJoin: (choice: JoinChoice) => void;
   /** Another camera or microphone was chosen: the new media replaces the old (whose owner stops it). */
   onMedia?: (media: LocalMedia) => void;
 }
 
-export function JoinScreen({ room, media, error, passwordRequired = false, onJoin, onMedia }: JoinScreenProps) {
+export function JoinScreen({ room, media, error, passwordRequired = false, audioOnlyOffered = false, onJoin, onMedia }: JoinScreenProps) {
   const t = useT();
   const [name, setName] = useState(() => remembered(NAME_KEY) ?? '');
   const [relayOnly, setRelayOnly] = useState(() => remembered(RELAY_ONLY_KEY) === 'true');
@@ -68,13 +72,14 @@ export function JoinScreen({ room, media, error, passwordRequired = false, onJoi
     onMedia?.(await openLocalMedia(choice));
   };
 
-  const submit = (event: Event) => {
+  const submit = (event: Event, audioOnly = false) => {
     event.preventDefault();
     const result = normalizeDisplayName(name);
     if (!result.ok) return setInvalid(true);
     remember(NAME_KEY, result.value);
     remember(RELAY_ONLY_KEY, String(relayOnly));
-    onJoin({ name: result.value, relayOnly, password: passwordRequired ? password : undefined, microphone: microphone && hasAudio, camera: camera && hasVideo });
+    const devices = { microphone: microphone && hasAudio, camera: camera && hasVideo && !audioOnly };
+    onJoin({ name: result.value, relayOnly, password: passwordRequired ? password : undefined, ...devices, audioOnly });
   };
 
   const message = invalid ? t('error.invalid-name') : error;
@@ -150,6 +155,11 @@ export function JoinScreen({ room, media, error, passwordRequired = false, onJoi
           <p class="error" role="alert">
             {message}
           </p>
+        )}
+        {audioOnlyOffered && (
+          <button type="button" class="primary audio-only" disabled={!media} onClick={(event) => submit(event, true)}>
+            {t('join.joinAudioOnly')}
+          </button>
         )}
         <label class="option">
           <input type="checkbox" id="relay-only" checked={relayOnly} onChange={(event) => setRelayOnly(event.currentTarget.checked)} />

@@ -9,7 +9,7 @@ import { JoinScreen, type JoinChoice } from './JoinScreen.js';
 import { useCallState } from './use-call-state.js';
 
 /** passwordRequired: the last attempt was refused for want of the right password. */
-type Stage = { kind: 'setup'; error: string | null; passwordRequired?: boolean } | { kind: 'call'; call: Call; name: string } | { kind: 'left' };
+type Stage = { kind: 'setup'; error: string | null; passwordRequired?: boolean; audioOnlyOffered?: boolean } | { kind: 'call'; call: Call; name: string } | { kind: 'left' };
 
 const PASSWORD_ERRORS: ReadonlySet<string> = new Set(['password-required', 'wrong-password', 'too-many-attempts']);
 
@@ -54,13 +54,16 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
     return () => removeEventListener('pagehide', onPageHide);
   }, [stage]);
 
-  const join = ({ name, relayOnly, microphone, camera, password }: JoinChoice) => {
+  const join = ({ name, relayOnly, microphone, camera, password, audioOnly }: JoinChoice) => {
+    // Audio-only: the camera is not even in the call, so nothing can turn it on.
+    const stream = media?.stream && audioOnly ? new MediaStream(media.stream.getAudioTracks()) : (media?.stream ?? null);
     const call = new Call({
       url: signallingUrl(location),
       room,
       name,
-      stream: media?.stream ?? null,
+      stream,
       relayOnly,
+      ...(audioOnly ? { audioOnly } : {}),
       certificate: certificate ?? null,
       ...(password ? { password } : {}),
     });
@@ -83,6 +86,7 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
           media={certificate === undefined ? null : media}
           error={stage.error}
           passwordRequired={stage.passwordRequired ?? false}
+          audioOnlyOffered={stage.audioOnlyOffered ?? false}
           onJoin={join}
           onMedia={setMedia}
         />
@@ -94,7 +98,7 @@ export function MeetingPage({ room, onHome, onCheck }: { room: string; onHome: (
           name={stage.name}
           onLeave={leave}
           onCheck={onCheck}
-          onFailed={(error, code) => setStage({ kind: 'setup', error, passwordRequired: PASSWORD_ERRORS.has(code) })}
+          onFailed={(error, code) => setStage({ kind: 'setup', error, passwordRequired: PASSWORD_ERRORS.has(code), audioOnlyOffered: code === 'room-full-video' })}
         />
       );
     case 'left':

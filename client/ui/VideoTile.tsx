@@ -15,6 +15,8 @@ export interface VideoTileProps {
   video: boolean;
   local?: boolean;
   moderator?: boolean;
+  /** Joined on a seat for listeners: sends no video. */
+  audioOnly?: boolean;
   connection?: ConnectionState;
   participantId?: string;
   path?: ConnectionPath | null;
@@ -86,6 +88,11 @@ export function VideoTile(props: VideoTileProps) {
       <figcaption>
         <span class="name">{local ? `${name} (${t('meeting.you')})` : name}</span>
         {moderator && <span class="badge">{t('meeting.moderator')}</span>}
+        {props.audioOnly && (
+          <span class="badge" data-badge="audio-only">
+            {t('meeting.audioOnly')}
+          </span>
+        )}
         {screen && <span class="badge">{t('screen.sharing')}</span>}
         {hand && (
           <span class="badge hand" data-badge="hand" title={t('hand.raised')}>

@@ -84,6 +84,7 @@ describe('signalling over WebSocket', () => {
       iceServers: [],
       settings: { locked: false, lobby: false, hasPassword: false },
       moderatorKey: expect.stringMatching(/^[A-Za-z0-9_-]{44}$/),
+      uplinkBudgetKbps: 2500,
     });
 
     // Bob types the link differently and still lands in the same meeting.
@@ -96,6 +97,7 @@ describe('signalling over WebSocket', () => {
       moderator: ada.id,
       iceServers: [],
       settings: { locked: false, lobby: false, hasPassword: false },
+      uplinkBudgetKbps: 2500,
     });
     await expect(ada.next('participant-joined')).resolves.toEqual({ type: 'participant-joined', participant: { id: bob.id, name: 'Bob' } });
     expect(server.server.rooms.roomOf(bob.id)).toBe('team-weekly');
@@ -336,7 +338,7 @@ describe('limits an operator sets', () => {
   });
 
   it('turns away a third person from a meeting of capacity 2, and lets them in once a seat is free', async () => {
-    server = await startTestServer({ roomCapacity: 2 });
+    server = await startTestServer({ roomCapacity: 2, audioOnlyCapacity: 2 });
     const ada = await browser(server, 'ada');
     const bob = await browser(server, 'bob');
     const cyd = await browser(server, 'cyd');
@@ -345,11 +347,33 @@ describe('limits an operator sets', () => {
 
     cyd.send({ type: 'join', room: 'pair', name: 'Cyd' });
     await expect(cyd.next('error')).resolves.toMatchObject({ code: 'room-full' });
+    cyd.send({ type: 'join', room: 'pair', name: 'Cyd', audioOnly: true });
+    await expect(cyd.next('error')).resolves.toMatchObject({ code: 'room-full' });
     expect(await ada.unreadAfter(100)).toEqual([{ type: 'participant-joined', participant: { id: bob.id, name: 'Bob' } }]);
 
     bob.send({ type: 'leave' });
     await ada.next('participant-left');
     await expect(cyd.join('pair', 'Cyd')).resolves.toMatchObject({ participants: [{ id: ada.id, name: 'Ada' }] });
+  });
+
+  it('lets a newcomer into a meeting full for video on a listener seat, audio-only, until those are taken too', async () => {
+    server = await startTestServer({ roomCapacity: 2, audioOnlyCapacity: 3 });
+    const ada = await browser(server, 'ada');
+    const bob = await browser(server, 'bob');
+    const cyd = await browser(server, 'cyd');
+    const dan = await browser(server, 'dan');
+    await ada.join('pair', 'Ada');
+    await bob.join('pair', 'Bob');
+    await ada.next('participant-joined');
+
+    cyd.send({ type: 'join', room: 'pair', name: 'Cyd' });
+    await expect(cyd.next('error')).resolves.toMatchObject({ code: 'room-full-video', message: expect.stringContaining('audio-only') });
+    cyd.send({ type: 'join', room: 'pair', name: 'Cyd', audioOnly: true });
+    await expect(cyd.next('joined')).resolves.toMatchObject({ participants: [{ id: ada.id }, { id: bob.id }] });
+    await expect(ada.next('participant-joined')).resolves.toMatchObject({ participant: { id: cyd.id, name: 'Cyd', audioOnly: true } });
+
+    dan.send({ type: 'join', room: 'pair', name: 'Dan', audioOnly: true });
+    await expect(dan.next('error')).resolves.toMatchObject({ code: 'room-full' });
   });
 
   it('hands each joiner the ICE servers minted for them', async () => {

@@ -19,10 +19,20 @@ describe('loadConfig: an operator configures the server through the environment'
       host: '0.0.0.0',
       port: 8080,
       roomCapacity: 8,
+      audioOnlyCapacity: 12,
+      uplinkBudgetKbps: 2500,
       staticDir: '/srv/treff/client',
       maxMessageBytes: 64 * 1024,
       idleTimeoutSeconds: 32,
     });
+  });
+
+  it('keeps listener seats beyond the video seats: 4 more by default, never fewer than the video seats', () => {
+    expect(loadConfig({ TREFF_ROOM_CAPACITY: '20' }, defaults)).toMatchObject({ roomCapacity: 20, audioOnlyCapacity: 24 });
+    expect(loadConfig({ TREFF_ROOM_CAPACITY: '6', TREFF_AUDIO_ONLY_CAPACITY: '6' }, defaults)).toMatchObject({ audioOnlyCapacity: 6 });
+    const error = configError({ TREFF_ROOM_CAPACITY: '6', TREFF_AUDIO_ONLY_CAPACITY: '5' });
+    expect(error.message).toContain('TREFF_AUDIO_ONLY_CAPACITY');
+    expect(error.message).toContain('TREFF_ROOM_CAPACITY');
   });
 
   it('treats an empty setting as unset', () => {
@@ -80,6 +90,9 @@ describe('loadConfig: an operator configures the server through the environment'
     ['TREFF_IDLE_TIMEOUT', '7'],
     ['TREFF_IDLE_TIMEOUT', '961'],
     ['TREFF_IDLE_TIMEOUT', '30s'],
+    ['TREFF_UPLINK_BUDGET_KBPS', '299'],
+    ['TREFF_UPLINK_BUDGET_KBPS', '2.5M'],
+    ['TREFF_AUDIO_ONLY_CAPACITY', '61'],
   ])('refuses %s=%j with an error naming the setting', (name, value) => {
     const error = configError({ [name]: value });
     expect(error.name).toBe('ConfigError');

@@ -42,6 +42,12 @@ describe('parseClientMessage: what a browser may send', () => {
     });
   });
 
+  it('accepts an audio-only join, and refuses an audioOnly that is not true or false', () => {
+    expect(parseClientMessage({ type: 'join', room: 'team', name: 'Ada', audioOnly: true })).toEqual({ type: 'join', room: 'team', name: 'Ada', audioOnly: true });
+    expect(parseClientMessage({ type: 'join', room: 'team', name: 'Ada', audioOnly: false })).toEqual({ type: 'join', room: 'team', name: 'Ada' });
+    expect(() => parseClientMessage({ type: 'join', room: 'team', name: 'Ada', audioOnly: 'yes' })).toThrow(/audioOnly/);
+  });
+
   it('accepts a signal to a participant with every kind of signal data', () => {
     const datas = [
       offer,
@@ -182,6 +188,12 @@ describe('parseServerMessage: what the browser accepts from the server', () => {
     ['welcome', { type: 'welcome', you: 'p2', resumeToken: 'tok3n', resumed: false }],
     ['joined', { type: 'joined', room: 'team', you: 'p2', participants, moderator: 'p1', iceServers: [{ urls: ['stun:example.org'] }], settings: { locked: false, lobby: true, hasPassword: true } }],
     ['participant-joined', { type: 'participant-joined', participant: { id: 'p3', name: 'Grace' } }],
+    ['participant-joined audio-only', { type: 'participant-joined', participant: { id: 'p3', name: 'Grace', audioOnly: true } }],
+    [
+      'joined with an upload budget',
+      { type: 'joined', room: 'team', you: 'p2', participants, moderator: 'p1', iceServers: [], settings: { locked: false, lobby: false, hasPassword: false }, uplinkBudgetKbps: 1500 },
+    ],
+    ['error room-full-video', { type: 'error', code: 'room-full-video', message: 'full for video' }],
     ['participant-left', { type: 'participant-left', id: 'p3' }],
     ['moderator-changed', { type: 'moderator-changed', moderator: 'p2' }],
     ['signal', { type: 'signal', from: 'p1', data: offer }],

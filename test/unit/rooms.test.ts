@@ -104,6 +104,36 @@ describe('Rooms', () => {
       expect(addressed(rooms.join('dan', 'team', 'Dan', []))).toEqual(['dan: joined', 'ada: participant-joined', 'cyd: participant-joined']);
     });
 
+    it('keeps seats for listeners once video is full: audio-only joiners up to the larger cap, then nobody', () => {
+      const withListeners = new Rooms({ capacity: 2, audioOnlyCapacity: 4, newKey: () => 'key' });
+      withListeners.join('ada', 'team', 'Ada', []);
+      withListeners.join('bob', 'team', 'Bob', []);
+
+      expect(refusal(() => withListeners.join('cyd', 'team', 'Cyd', []))).toBe('room-full-video');
+      const outbox = withListeners.join('cyd', 'team', 'Cyd', [], { audioOnly: true });
+      expect(addressed(outbox)).toEqual(['cyd: joined', 'ada: participant-joined', 'bob: participant-joined']);
+      expect(outbox[1]?.message).toMatchObject({ participant: { id: 'cyd', name: 'Cyd', audioOnly: true } });
+      withListeners.join('dan', 'team', 'Dan', [], { audioOnly: true });
+
+      expect(refusal(() => withListeners.join('fay', 'team', 'Fay', [], { audioOnly: true }))).toBe('room-full');
+      expect(refusal(() => withListeners.join('fay', 'team', 'Fay', []))).toBe('room-full');
+      // A video sender leaving frees a video seat; a listener leaving frees only a listener's.
+      withListeners.leave('dan');
+      expect(refusal(() => withListeners.join('fay', 'team', 'Fay', []))).toBe('room-full-video');
+      withListeners.leave('ada');
+      expect(addressed(withListeners.join('fay', 'team', 'Fay', []))[0]).toBe('fay: joined');
+      expect(withListeners.join('gus', 'team', 'Gus', [], { audioOnly: true })[0]?.message).toMatchObject({
+        participants: [{ id: 'bob' }, { id: 'cyd', audioOnly: true }, { id: 'fay' }],
+      });
+    });
+
+    it('says plainly "full" when there are no seats for listeners, and tells joiners the upload budget', () => {
+      const plain = new Rooms({ capacity: 1, uplinkBudgetKbps: 1200, newKey: () => 'key' });
+      expect(plain.join('ada', 'team', 'Ada', [])[0]?.message).toMatchObject({ type: 'joined', uplinkBudgetKbps: 1200 });
+      expect(refusal(() => plain.join('bob', 'team', 'Bob', []))).toBe('room-full');
+      expect(refusal(() => plain.join('bob', 'team', 'Bob', [], { audioOnly: true }))).toBe('room-full');
+    });
+
     it('refuses a second join from someone already in a meeting', () => {
       rooms.join('ada', 'team', 'Ada', []);
 

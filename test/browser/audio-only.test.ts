@@ -1,0 +1,118 @@
+// A meeting full for video still lets people in audio-only, up to the operator's larger cap; and the
+// operator's upload budget is what every participant's bitrate control plans with.
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEADROOM } from '../../client/call/bitrate-policy.js';
+import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const UPLINK_BUDGET_KBPS = 300;
+
+/** Everything this page's senders may send on its live connections (maxBitrate of audio and video), in bit/s. */
+function plannedUpload(page: Page): Promise<number> {
+  return page.evaluate(() =>
+    (window as unknown as { __connections: RTCPeerConnection[] }).__connections
+      .filter((pc) => pc.connectionState === 'connected')
+      .flatMap((pc) => pc.getSenders())
+      .reduce((sum, sender) => sum + (sender.track ? (sender.getParameters().encodings?.[0]?.maxBitrate ?? Infinity) : 0), 0),
+  );
+}
+
+/** Tries to join as `name`; returns what the join screen then says, and whether it offers joining audio-only. */
+async function refusedJoin(page: Page, name: string): Promise<{ error: string; offersAudioOnly: boolean }> {
+  await page.type('#display-name', name);
+  await page.click('.join button.primary[type=submit]');
+  await page.waitForSelector('.join p.error[role=alert]');
+  return page.evaluate(() => ({
+    error: document.querySelector('.join p.error')?.textContent ?? '',
+    offersAudioOnly: Boolean(document.querySelector('.join button.audio-only')),
+  }));
+}
+
+describe('a meeting full for video', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const errors: string[] = [];
+
+  async function person(): Promise<Page> {
+    const page = await (await browser.createBrowserContext()).newPage();
+    await recordPeerConnections(page);
+    errors.push(...collectPageErrors(page));
+    await startMeetingFromHome(page, server.url, 'full-house');
+    return page;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer({ staticDir: 'dist/client', roomCapacity: 2, audioOnlyCapacity: 3, uplinkBudgetKbps: UPLINK_BUDGET_KBPS });
+    browser = await launchBrowser('chromium');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('offers the third person to join audio-only; she sees and hears both, they hear her, and nobody can be a fourth', { timeout: 120_000 }, async () => {
+    const anna = await person();
+    await joinAs(anna, 'Anna');
+    const ben = await person();
+    await joinAs(ben, 'Ben');
+    await waitForRemoteVideos(anna, 1);
+
+    const carla = await person();
+    expect(await refusedJoin(carla, 'Carla')).toEqual({
+      error: 'This meeting is full for video. You can still join audio-only: you see and hear everyone, they hear you.',
+      offersAudioOnly: true,
+    });
+    await carla.click('.join button.audio-only');
+    await carla.waitForSelector('.call');
+    await waitForRemoteVideos(carla, 2);
+
+    for (const page of [anna, ben]) {
+      await page.waitForFunction(
+        () => {
+          const tile = [...document.querySelectorAll('.tile.remote')].find((figure) => figure.querySelector('.name')?.textContent === 'Carla');
+          return tile?.querySelector('[data-badge="audio-only"]')?.textContent === 'Audio only' && tile.querySelector('.avatar') !== null;
+        },
+        { timeout: 10_000 },
+      );
+    }
+    // Carla's browser sends sound and no video at all, and cannot start either camera or screen.
+    const carlaSends = await carla.evaluate(() =>
+      (window as unknown as { __connections: RTCPeerConnection[] }).__connections.flatMap((pc) => pc.getSenders().flatMap((sender) => (sender.track ? [sender.track.kind] : []))),
+    );
+    expect(carlaSends.sort()).toEqual(['audio', 'audio']);
+    expect(await carla.$$eval('.controls button.round[disabled]', (buttons) => buttons.map((button) => button.getAttribute('aria-label')))).toEqual([
+      'Turn camera on',
+      'Share screen',
+    ]);
+    // Anna hears Carla: audio packets keep arriving on her connection to Carla, with no video frames.
+    const fromCarla = async () => (await connectionReports(anna)).find((report) => report.framesDecoded === 0 && report.audioPacketsReceived > 0)?.audioPacketsReceived ?? 0;
+    const before = await fromCarla();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await fromCarla()).toBeGreaterThan(before);
+
+    expect(await refusedJoin(await person(), 'Dora')).toEqual({
+      error: 'This meeting is full. A Treff meeting holds a small group (8 people by default).',
+      offersAudioOnly: false,
+    });
+  });
+
+  it("plans every participant's upload within the operator's budget", async () => {
+    const pages = (await browser.pages()).filter((page) => page.url().endsWith('/full-house'));
+    const plans: number[] = [];
+    for (const page of pages) {
+      if (!(await page.$('.call'))) continue;
+      plans.push(await plannedUpload(page));
+    }
+    console.log(`planned uploads with a ${UPLINK_BUDGET_KBPS} kbit/s budget: ${plans.map((bps) => Math.round(bps / 1000)).join(', ')} kbit/s`);
+    expect(plans).toHaveLength(3);
+    for (const planned of plans) expect(planned).toBeLessThanOrEqual(UPLINK_BUDGET_KBPS * 1000 * HEADROOM);
+  });
+
+  it('ran without page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});

@@ -86,6 +86,8 @@ export type ClientMessage =
   | { type: 'peer-lost'; id: ParticipantId }
   | { type: 'leave' }
   | { type: 'ping' }
+  /** Fresh relay credentials, asked for before the ones from `joined` expire (a long meeting's later ICE restarts need them). */
+  | { type: 'ice-servers' }
   // Moderator actions: the server checks the sender is the moderator.
   | { type: 'set-password'; password: string | null }
   | { type: 'make-moderator'; id: ParticipantId }
@@ -132,6 +134,7 @@ export type ServerMessage =
   | { type: 'mute-request' }
   | { type: 'signal'; from: ParticipantId; data: SignalData }
   | { type: 'pong' }
+  | { type: 'ice-servers'; iceServers: IceServer[] }
   | { type: 'error'; code: ErrorCode; message: string };
 
 /** Every error a client can cause, with a stable code the UI translates. */
@@ -295,6 +298,7 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case 'leave':
     case 'ping':
     case 'mute-all':
+    case 'ice-servers':
       return { type };
     case 'set-password': {
       if (msg.password === null) return { type, password: null };
@@ -395,6 +399,8 @@ export function parseServerMessage(raw: unknown): ServerMessage {
       return { type, from: participantId(msg, 'from'), data: parseSignalData(msg.data) };
     case 'pong':
       return { type };
+    case 'ice-servers':
+      return { type, iceServers: list(msg.iceServers, 'iceServers', iceServer) };
     case 'error': {
       const code = str(msg, 'code', 64);
       if (!(ERROR_CODES as readonly string[]).includes(code)) fail(`unknown error code "${code}"`);

@@ -143,6 +143,11 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       case 'ping':
         ws.send(JSON.stringify({ type: 'pong' } satisfies ServerMessage));
         return;
+      case 'ice-servers':
+        // Relay credentials only for members: they are what lets a browser use the relay at all.
+        if (rooms.roomOf(data.id) === undefined) throw new ProtocolError('not-in-room', 'join a meeting first');
+        ws.send(JSON.stringify({ type: 'ice-servers', iceServers: iceServersFor(data.id, data.host) } satisfies ServerMessage));
+        return;
       case 'set-password':
         rooms.requireModerator(data.id);
         if (msg.password === null) return deliver(rooms.setPassword(data.id, null));

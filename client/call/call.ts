@@ -1,7 +1,7 @@
 // One meeting as seen from this browser: signalling, the mesh and the local media, and the
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
-import { MAX_REJOIN_PARTICIPANTS, type ClientMessage, type ErrorCode, type Participant, type ParticipantId, type Rejoin, type RoomSettings, type ServerMessage } from '../../signal/protocol.js';
+import { MAX_REJOIN_PARTICIPANTS, type ClientMessage, type ErrorCode, type IceServer, type Participant, type ParticipantId, type Rejoin, type RoomSettings, type ServerMessage } from '../../signal/protocol.js';
 import { ActiveSpeaker } from './active-speaker.js';
 import { PairWatch, type PairProblem } from './pair-watch.js';
 import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
@@ -17,6 +17,7 @@ import { openScreen, type ScreenResult } from './screen-share.js';
 import { SignallingClient } from './signalling.js';
 import { BitrateControl, type TileSize } from './bitrate-control.js';
 import { Verifications, type Fingerprints } from './verifications.js';
+import { MIN_REFRESH_MS, refreshDelayMs } from './credential-refresh.js';
 
 export interface RemoteParticipant {
   id: ParticipantId;
@@ -125,6 +126,7 @@ export class Call {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private statsTimer: ReturnType<typeof setInterval> | undefined;
   private speakerTimer: ReturnType<typeof setTimeout> | undefined;
+  private credentialTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly speakers = new ActiveSpeaker<ParticipantId>();
   private readonly contacts: VerifiedContacts;
 
@@ -284,6 +286,7 @@ export class Call {
     this.bitrate?.stop();
     this.bitrate = null;
     clearInterval(this.statsTimer);
+    clearTimeout(this.credentialTimer);
     clearTimeout(this.speakerTimer);
     this.mesh?.destroy();
     this.mesh = null;
@@ -356,6 +359,9 @@ export class Call {
         return;
       case 'pong':
         return;
+      case 'ice-servers':
+        this.useIceServers(message.iceServers);
+        return;
       case 'error':
         // Before joining, any refusal ends the attempt; inside the meeting errors are about single messages.
         if (this.current.phase === 'joining' || this.current.phase === 'waiting' || message.code === 'version-mismatch') this.end('failed', message.code);
@@ -365,9 +371,10 @@ export class Call {
   }
 
   /** Back in the meeting on a restarted server: peers we still have stay as they are; newcomers get our offer. */
-  private onRejoined({ you, participants, moderator, settings, moderatorKey }: Extract<ServerMessage, { type: 'joined' }>): void {
+  private onRejoined({ you, participants, moderator, settings, moderatorKey, iceServers }: Extract<ServerMessage, { type: 'joined' }>): void {
     const before = this.rejoining!.settings;
     this.rejoining = null;
+    this.useIceServers(iceServers);
     if (moderatorKey) rememberModeratorKey(this.options.room, moderatorKey);
     this.update({ you, moderator, settings });
     for (const participant of participants) {
@@ -481,6 +488,7 @@ export class Call {
     });
     this.bitrate.start();
     this.scheduleSpeakerReading();
+    this.scheduleCredentialRefresh(iceServers);
     participants.forEach((participant) => this.addParticipant(participant, true));
   }
 
@@ -610,6 +618,24 @@ export class Call {
     // Someone new (or reconnected) also learns of a shared screen and a raised hand.
     if (this.current.local.screen) this.mesh?.send(to, { type: 'screen', sharing: true });
     if (this.current.local.hand) this.mesh?.send(to, { type: 'hand', raised: true });
+  }
+
+  private useIceServers(iceServers: IceServer[]): void {
+    this.mesh?.setIceServers(iceServers);
+    this.scheduleCredentialRefresh(iceServers);
+  }
+
+  /** Asks for fresh relay credentials before these expire; while the server is away, asks again later. */
+  private scheduleCredentialRefresh(iceServers: IceServer[]): void {
+    clearTimeout(this.credentialTimer);
+    const delay = refreshDelayMs(iceServers, Date.now());
+    if (delay === null) return;
+    const ask = () => {
+      if (!this.mesh) return;
+      if (this.current.serverConnected) this.signalling?.send({ type: 'ice-servers' });
+      this.credentialTimer = setTimeout(ask, MIN_REFRESH_MS);
+    };
+    this.credentialTimer = setTimeout(ask, delay);
   }
 
   private scheduleSpeakerReading(): void {

@@ -67,13 +67,34 @@ export class Mesh {
   private screen: MediaStreamTrack | null = null;
   /** Carries the screen for a participant who had no stream at all. */
   private screenStream: MediaStream | null = null;
+  /** The relay servers and credentials for new connections and the next ICE restart of every connection. */
+  private iceServers: IceServer[];
 
-  constructor(private readonly options: MeshOptions) {}
+  constructor(private readonly options: MeshOptions) {
+    this.iceServers = options.iceServers;
+  }
+
+  /**
+   * Fresh relay credentials: running connections keep their allocations (the relay checked the old
+   * credentials when it made them); new connections and ICE restarts gather with these.
+   */
+  setIceServers(iceServers: IceServer[]): void {
+    this.iceServers = iceServers;
+    for (const id of this.peers.keys()) {
+      const pc = this.connectionTo(id);
+      try {
+        pc?.setConfiguration({ ...pc.getConfiguration(), iceServers });
+      } catch (error) {
+        console.warn(`relay credentials not updated for ${id}`, error);
+      }
+    }
+  }
 
   /** Opens the connection to a participant; the newcomer is the initiator and sends the offer. */
   connect(to: ParticipantId, initiator: boolean): void {
     if (this.peers.has(to)) return;
-    const { iceServers, relayOnly, certificate, stream, events } = this.options;
+    const { relayOnly, certificate, stream, events } = this.options;
+    const iceServers = this.iceServers;
     const peer = new SimplePeer({
       initiator,
       trickle: true,

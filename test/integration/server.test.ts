@@ -385,6 +385,21 @@ describe('limits an operator sets', () => {
     expect(joined.iceServers).toEqual([{ urls: ['turn:127.0.0.1:10000'], username: `user-${ada.id}`, credential: 'secret' }]);
   });
 
+  it('mints fresh relay credentials for a member who asks, and none for anyone outside a meeting', async () => {
+    let minted = 0;
+    server = await startTestServer({ iceServersFor: (id) => [{ urls: ['turn:127.0.0.1:10000'], username: `${++minted}:${id}`, credential: 'secret' }] });
+    const ada = await browser(server, 'ada');
+    const eve = await browser(server, 'eve');
+
+    eve.send({ type: 'ice-servers' });
+    await expect(eve.next('error')).resolves.toMatchObject({ code: 'not-in-room' });
+    expect(minted).toBe(0);
+
+    await ada.join('ice', 'Ada');
+    ada.send({ type: 'ice-servers' });
+    await expect(ada.next('ice-servers')).resolves.toEqual({ type: 'ice-servers', iceServers: [{ urls: ['turn:127.0.0.1:10000'], username: `2:${ada.id}`, credential: 'secret' }] });
+  });
+
   it('closes the socket of a message over maxMessageBytes and keeps serving the others', async () => {
     server = await startTestServer({ maxMessageBytes: 4096 });
     const ada = await browser(server, 'ada');

@@ -64,6 +64,7 @@ describe('parseClientMessage: what a browser may send', () => {
 
   it('accepts leave and ping, dropping extra fields', () => {
     expect(parseClientMessage({ type: 'leave', sneaky: 1 })).toEqual({ type: 'leave' });
+    expect(parseClientMessage({ type: 'ice-servers', iceServers: [{ urls: ['turn:evil.example'] }] })).toEqual({ type: 'ice-servers' });
     expect(parseClientMessage({ type: 'ping', from: 'someone' })).toEqual({ type: 'ping' });
   });
 
@@ -198,6 +199,7 @@ describe('parseServerMessage: what the browser accepts from the server', () => {
     ['moderator-changed', { type: 'moderator-changed', moderator: 'p2' }],
     ['signal', { type: 'signal', from: 'p1', data: offer }],
     ['pong', { type: 'pong' }],
+    ['ice-servers', { type: 'ice-servers', iceServers: [{ urls: ['turn:example.org:10000?transport=udp'], username: '1790000000:p2', credential: 'c' }] }],
     ['error', { type: 'error', code: 'room-full', message: 'the meeting is full' }],
   ])('accepts %s', (_, message) => {
     expect(parseServerMessage(JSON.stringify(message))).toEqual(message);

@@ -1,0 +1,85 @@
+// Relay credentials expire (TURN REST scheme): a browser in a long meeting asks for fresh ones in
+// good time, so an ICE restart or a newcomer late in the meeting can still use the relay.
+
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** Credentials that expire this long after they are minted: the browser should ask again after about 10.5 s. */
+const LIFETIME_S = 14;
+
+/** The relay usernames each live connection of the page would use for its next gathering. */
+function relayUsernames(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    (window as unknown as { __connections: RTCPeerConnection[] }).__connections
+      .filter((pc) => pc.connectionState !== 'closed')
+      .flatMap((pc) => pc.getConfiguration().iceServers?.flatMap((server) => (server.username ? [server.username] : [])) ?? []),
+  );
+}
+
+describe('relay credentials in a long meeting', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const minted: string[] = [];
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      staticDir: 'dist/client',
+      iceServersFor: (id) => {
+        const username = `${Math.floor(Date.now() / 1000) + LIFETIME_S}:${id}`;
+        minted.push(username);
+        // Nothing listens there: the call goes direct; only the credentials' lifecycle is under test.
+        return [{ urls: ['turn:127.0.0.1:9?transport=udp'], username, credential: 'unused' }];
+      },
+    });
+    browser = await launchBrowser('chromium');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('are renewed before they expire, on the running connections, while the call goes on', { timeout: 60_000 }, async () => {
+    const pages: Page[] = [];
+    for (const name of ['Anna', 'Ben']) {
+      const page = await (await browser.createBrowserContext()).newPage();
+      await recordPeerConnections(page);
+      errors.push(...collectPageErrors(page));
+      await startMeetingFromHome(page, server.url, 'long-meeting');
+      await joinAs(page, name);
+      pages.push(page);
+    }
+    for (const page of pages) await waitForRemoteVideos(page, 1);
+    const anna = pages[0]!;
+    const first = await relayUsernames(anna);
+    expect(first).toHaveLength(1);
+    expect(minted).toContain(first[0]);
+
+    const asked = Date.now();
+    await anna.waitForFunction(
+      (old) => {
+        const live = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((pc) => pc.connectionState !== 'closed');
+        return live.length === 1 && live.every((pc) => pc.getConfiguration().iceServers?.some((server) => server.username && server.username !== old));
+      },
+      { timeout: 20_000, polling: 200 },
+      first[0],
+    );
+    const renewed = await relayUsernames(anna);
+    console.log(`relay credentials with a ${LIFETIME_S} s lifetime renewed ${Date.now() - asked} ms after the call was up: ${first[0]} → ${renewed[0]}`);
+    expect(minted).toContain(renewed[0]);
+    expect(Number(renewed[0]!.split(':')[0])).toBeGreaterThan(Number(first[0]!.split(':')[0]));
+
+    // The same connection, still decoding video.
+    const before = (await connectionReports(anna))[0]!.framesDecoded;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await connectionReports(anna))[0]!.framesDecoded).toBeGreaterThan(before);
+  });
+
+  it('ran without page errors', () => {
+    expect(errors).toEqual([]);
+  });
+});

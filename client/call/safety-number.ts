@@ -36,6 +36,9 @@ const EMOJI: readonly (readonly [string, string])[] = [
   ['⚓', 'Anchor'], ['🎧', 'Headphones'], ['📁', 'Folder'], ['📌', 'Pin'],
 ];
 
+/** The English names in table order: translations list theirs in the same order (security.emojiNames). */
+export const EMOJI_NAMES: readonly string[] = EMOJI.map(([, name]) => name);
+
 const DIGIT_GROUPS = 5;
 const BYTES_PER_GROUP = 5; // 40 bits reduced mod 10^5: the bias is below 10^-7
 const EMOJI_COUNT = 7;

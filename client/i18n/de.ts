@@ -20,6 +20,7 @@ export const de: Messages = {
   'meeting.copy': 'Link kopieren',
   'meeting.copied': 'Kopiert',
   'meeting.moderator': 'Moderation',
+  'call.controls': 'Steuerung des Gesprächs',
   'meeting.audioOnly': 'Nur Audio',
   'meeting.connecting': 'Verbinde…',
   'meeting.reconnecting': 'Verbindung wird wiederhergestellt…',
@@ -145,6 +146,8 @@ export const de: Messages = {
   'security.theirKey': 'Schlüssel von {name}',
   'security.safetyNumber': 'Sicherheitsnummer',
   'security.compare': 'Vergleicht diese Zeichen, zum Beispiel indem ihr sie vorlest. Seht ihr beide dasselbe, hört niemand dazwischen mit.',
+  /** The safety-number emoji, in the order of the table in client/call/safety-number.ts. */
+  'security.emojiNames': 'Hund,Katze,Löwe,Pferd,Einhorn,Schwein,Elefant,Hase,Panda,Hahn,Pinguin,Schildkröte,Fisch,Oktopus,Schmetterling,Blume,Baum,Kaktus,Pilz,Globus,Mond,Wolke,Feuer,Banane,Apfel,Erdbeere,Mais,Pizza,Kuchen,Herz,Smiley,Roboter,Hut,Brille,Schraubenschlüssel,Weihnachtsmann,Daumen hoch,Regenschirm,Sanduhr,Wecker,Geschenk,Glühbirne,Buch,Bleistift,Büroklammer,Schere,Schloss,Schlüssel,Hammer,Telefon,Flagge,Zug,Fahrrad,Flugzeug,Rakete,Pokal,Ball,Gitarre,Trompete,Glocke,Anker,Kopfhörer,Ordner,Stecknadel',
   'security.pending': 'Sicherheitsnummer wird berechnet…',
   'security.failed': 'Der Austausch der Sicherheitsnummer ist fehlgeschlagen. Jemand greift möglicherweise in diese Verbindung ein.',
   'security.markVerified': 'Stimmt überein: {name} als verifiziert markieren',

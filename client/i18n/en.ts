@@ -19,6 +19,7 @@ export const en = {
   'meeting.copy': 'Copy link',
   'meeting.copied': 'Copied',
   'meeting.moderator': 'Moderator',
+  'call.controls': 'Call controls',
   'meeting.audioOnly': 'Audio only',
   'meeting.connecting': 'Connecting…',
   'meeting.reconnecting': 'Reconnecting…',
@@ -144,6 +145,8 @@ export const en = {
   'security.theirKey': 'Key of {name}',
   'security.safetyNumber': 'Safety number',
   'security.compare': 'Compare these with {name}, for example by reading them aloud. If you both see the same, nobody is listening in between.',
+  /** The safety-number emoji, in the order of the table in client/call/safety-number.ts. */
+  'security.emojiNames': 'Dog,Cat,Lion,Horse,Unicorn,Pig,Elephant,Rabbit,Panda,Rooster,Penguin,Turtle,Fish,Octopus,Butterfly,Flower,Tree,Cactus,Mushroom,Globe,Moon,Cloud,Fire,Banana,Apple,Strawberry,Corn,Pizza,Cake,Heart,Smiley,Robot,Hat,Glasses,Spanner,Santa,Thumbs Up,Umbrella,Hourglass,Clock,Gift,Light Bulb,Book,Pencil,Paperclip,Scissors,Lock,Key,Hammer,Telephone,Flag,Train,Bicycle,Aeroplane,Rocket,Trophy,Ball,Guitar,Trumpet,Bell,Anchor,Headphones,Folder,Pin',
   'security.pending': 'Computing the safety number…',
   'security.failed': 'The safety number exchange failed. Someone may be interfering with this connection.',
   'security.markVerified': 'They match: mark {name} as verified',

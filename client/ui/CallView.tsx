@@ -149,7 +149,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
       {state.phase === 'joined' && participants.length === 0 && <InvitePanel />}
       {chatOpen && <ChatPanel messages={state.chat} onSend={(text) => call.sendChat(text)} onClose={() => setChatOpen(false)} />}
       {inspected && <SecurityPanel key={inspected.id} participant={inspected} onVerify={() => call.markVerified(inspected.id)} onClose={() => setSecurityOf(null)} />}
-      <nav class="controls" aria-label="call controls">
+      <nav class="controls" aria-label={t('call.controls')}>
         <button
           class={`round ${local.audio ? '' : 'off'}`}
           disabled={!call.hasTrack('audio')}

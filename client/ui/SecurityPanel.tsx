@@ -1,10 +1,14 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { RemoteParticipant } from '../call/call.js';
+import { EMOJI_NAMES } from '../call/safety-number.js';
 import { useT } from './i18n-context.js';
 
 /** How a participant's connection is encrypted, in plain words, and the safety number to compare. */
 export function SecurityPanel({ participant, onVerify, onClose }: { participant: RemoteParticipant; onVerify: () => void; onClose: () => void }) {
   const t = useT();
+  // Read aloud in the language of the call: the emoji are the same on both sides whatever the language.
+  const localNames = t('security.emojiNames').split(',');
+  const emojiName = (english: string) => localNames[EMOJI_NAMES.indexOf(english)] ?? english;
   const ref = useRef<HTMLDialogElement>(null);
   const { name, connection, path, encryption, safety } = participant;
 
@@ -69,9 +73,9 @@ export function SecurityPanel({ participant, onVerify, onClose }: { participant:
           <p class="safety-digits" data-safety-digits={safety.code.digits}>
             {safety.code.digits}
           </p>
-          <p class="safety-emoji" aria-label={safety.code.names.join(', ')}>
+          <p class="safety-emoji" aria-label={safety.code.names.map(emojiName).join(', ')}>
             {safety.code.words.map((emoji, i) => (
-              <span key={i} title={safety.code.names[i]}>
+              <span key={i} title={emojiName(safety.code.names[i]!)}>
                 {emoji}
               </span>
             ))}

@@ -84,15 +84,22 @@ describe('a three-person meeting in Chromium', () => {
     }
   });
 
-  it('shows a participant who turns the camera off as an avatar, and back again', async () => {
-    await pages.ben.click('.controls button:nth-child(2)');
-    await pages.anna.waitForFunction(() =>
-      [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && tile.querySelector('.avatar')?.textContent === 'B'),
-    );
-    await pages.ben.click('.controls button:nth-child(2)');
-    await pages.anna.waitForFunction(() =>
-      [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && !tile.querySelector('.avatar')),
-    );
+  it('shows a participant who turns the camera off (button, then the V key) as an avatar, and back again', async () => {
+    const benShownAs = (avatar: boolean) =>
+      pages.anna.waitForFunction(
+        (avatar) => [...document.querySelectorAll('.tile.remote')].some((tile) => tile.querySelector('.name')?.textContent === 'Ben' && (tile.querySelector('.avatar')?.textContent === 'B') === avatar),
+        {},
+        avatar,
+      );
+    await pages.ben.locator('.controls ::-p-aria(Turn camera off)').click();
+    await benShownAs(true);
+    await pages.ben.locator('.controls ::-p-aria(Turn camera on)').click();
+    await benShownAs(false);
+    await pages.ben.keyboard.press('v');
+    await benShownAs(true);
+    expect(await pages.ben.$eval('.controls button:nth-child(2)', (button) => button.getAttribute('aria-pressed'))).toBe('true');
+    await pages.ben.keyboard.press('v');
+    await benShownAs(false);
   });
 
   it('mutes with the M key, and the others see the muted microphone', async () => {

@@ -2,7 +2,8 @@
 // a busy CI machine. The client is built into a temporary directory of its own, so this test does
 // not depend on (or disturb) the dist/client that other tests are serving.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,4 +38,27 @@ describe('page weight', () => {
     );
     expect(gzip).toBeLessThanOrEqual(GZIP_BUDGET_BYTES);
   });
+
+  it('links its script and stylesheet with Subresource Integrity hashes of their bytes', () => {
+    const html = readFileSync(join(outDir, 'index.html'), 'utf8');
+    const linked = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.(?:js|css))" integrity="([^"]+)"/g)];
+    expect(linked.map(([, path]) => path!.split('.').pop())).toEqual(expect.arrayContaining(['js', 'css']));
+    for (const [, path, integrity] of linked) {
+      const digest = createHash('sha384').update(readFileSync(join(outDir, path!))).digest('base64');
+      expect(integrity, path).toBe(`sha384-${digest}`);
+    }
+  });
+
+  it('builds the same bytes twice (the bundle hash on the help page can be checked against the source)', async () => {
+    const again = mkdtempSync(join(tmpdir(), 'treff-page-weight-again-'));
+    try {
+      await buildClient({ outDir: again });
+      const digests = (dir: string) =>
+        Object.fromEntries(readdirSync(join(dir, 'assets')).map((name) => [name, createHash('sha256').update(readFileSync(join(dir, 'assets', name))).digest('hex')]));
+      expect(digests(again)).toEqual(digests(outDir));
+      expect(readFileSync(join(again, 'index.html'), 'utf8')).toBe(readFileSync(join(outDir, 'index.html'), 'utf8'));
+    } finally {
+      rmSync(again, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { fingerprintOf, NONCE_BYTES, safetyCode } from '../../client/call/safety-number.js';
+import { de } from '../../client/i18n/de.js';
+import { en } from '../../client/i18n/en.js';
+import { EMOJI_NAMES, fingerprintOf, NONCE_BYTES, safetyCode } from '../../client/call/safety-number.js';
 
 const hexFingerprint = (bytes: number[]) =>
   bytes.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
@@ -180,5 +182,16 @@ describe('fingerprintOf: the certificate an SDP announces', () => {
     expect(fingerprintOf(sdp('v=0', 'a=fingerprint:sha-1 4A:AD:B9:B1:3F:82:18:3B:54:02:12:DF:3E:5D:49:6B:19:E5:7C:AB'))).toBeNull();
     expect(fingerprintOf(sdp('v=0', `a=fingerprint:sha-256 ${FP_C}`, 'm=audio 9', `a=fingerprint:sha-256 ${FP_D}`))).toBeNull();
     expect(fingerprintOf(sdp('v=0', 'a=fingerprint:sha-256 7B:3E:1C'))).toBeNull();
+  });
+});
+
+describe('the emoji names people read aloud', () => {
+  it('are listed in every language in the order of the table, 64 distinct names each', () => {
+    expect(en['security.emojiNames'].split(',')).toEqual(EMOJI_NAMES);
+    for (const messages of [en, de]) {
+      const names = messages['security.emojiNames'].split(',');
+      expect(names).toHaveLength(64);
+      expect(new Set(names).size).toBe(64);
+    }
   });
 });

@@ -1,8 +1,8 @@
 // Running a meeting through the UI: moderator badge and hand-over, lobby, mute everyone, remove,
 // lock, and a password set in the Share dialog.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'puppeteer-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -11,9 +11,12 @@ describe('running a meeting', () => {
   let server: TestServer;
   let browser: Browser;
   const errors: string[] = [];
+  const contexts: BrowserContext[] = [];
 
   async function person(): Promise<Page> {
-    const page = await (await browser.createBrowserContext()).newPage();
+    const context = await browser.createBrowserContext();
+    contexts.push(context);
+    const page = await context.newPage();
     errors.push(...collectPageErrors(page));
     return page;
   }
@@ -24,6 +27,11 @@ describe('running a meeting', () => {
   beforeAll(async () => {
     server = await startTestServer({ staticDir: 'dist/client' });
     browser = await launchBrowser('chromium');
+  });
+
+  // Each test's meeting ends with it, so later tests do not share the CPU with earlier calls.
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((context) => context.close().catch(() => undefined)));
   });
 
   afterAll(async () => {

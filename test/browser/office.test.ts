@@ -2,7 +2,7 @@
 // Nobody forces the relay: ICE must find it by itself when direct paths are blocked.
 
 import type { Browser } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../turn/relay.js';
 import { recordPeerConnections } from '../helpers/browser.js';
 import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos, type ConnectionReport } from '../helpers/meeting.js';
@@ -27,6 +27,12 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     trustRelayCertificate = officeRelay.trustCertificateArg;
     server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.iceServersFor });
     ports = { signalling: server.port, relay: RELAY_PORT, relayTls: RELAY_TLS_PORT };
+  });
+
+  // Each test's call ends with it: two Chromiums per finished test, still encoding and decoding
+  // video, made the later tests several times slower (the TLS one past its 90 s in CI).
+  afterEach(async () => {
+    await Promise.all(browsers.splice(0).map((browser) => browser.close().catch(() => undefined)));
   });
 
   afterAll(async () => {

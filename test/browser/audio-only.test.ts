@@ -101,15 +101,18 @@ describe('a meeting full for video', () => {
   });
 
   it("plans every participant's upload within the operator's budget", async () => {
-    const pages = (await browser.pages()).filter((page) => page.url().endsWith('/full-house'));
-    const plans: number[] = [];
-    for (const page of pages) {
-      if (!(await page.$('.call'))) continue;
-      plans.push(await plannedUpload(page));
+    const pages = [];
+    for (const page of (await browser.pages()).filter((page) => page.url().endsWith('/full-house'))) if (await page.$('.call')) pages.push(page);
+    expect(pages).toHaveLength(3);
+    // Each page re-plans when someone joins (Carla was last): read once that has settled, bounded.
+    const limit = UPLINK_BUDGET_KBPS * 1000 * HEADROOM;
+    let plans: number[] = [];
+    for (const started = Date.now(); Date.now() - started < 15_000; await new Promise((resolve) => setTimeout(resolve, 250))) {
+      plans = await Promise.all(pages.map(plannedUpload));
+      if (plans.every((planned) => planned <= limit)) break;
     }
     console.log(`planned uploads with a ${UPLINK_BUDGET_KBPS} kbit/s budget: ${plans.map((bps) => Math.round(bps / 1000)).join(', ')} kbit/s`);
-    expect(plans).toHaveLength(3);
-    for (const planned of plans) expect(planned).toBeLessThanOrEqual(UPLINK_BUDGET_KBPS * 1000 * HEADROOM);
+    for (const planned of plans) expect(planned).toBeLessThanOrEqual(limit);
   });
 
   it('ran without page errors', () => {

@@ -4,7 +4,7 @@
 import type { Browser, BrowserContext, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser } from '../helpers/browser.js';
-import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { joinAs, replaceText, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('running a meeting', () => {
@@ -114,7 +114,8 @@ describe('running a meeting', () => {
     await startMeetingFromHome(anna, server.url, 'board');
     await joinAs(anna, 'Anna');
     await click(anna, 'Invite');
-    await anna.type('#new-password', 'amber-otter');
+    // Typed once the dialog is open: opening it moves the focus to its first field.
+    await replaceText(anna, 'dialog.share[open] #new-password', 'amber-otter');
     await anna.locator('::-p-text(Set password)').click();
     await anna.waitForSelector('dialog.share [data-password-set]');
     await anna.locator('dialog.share form[method=dialog] button').click();
@@ -126,8 +127,7 @@ describe('running a meeting', () => {
     await fritz.type('#meeting-password', 'otter-amber');
     await fritz.click('.join button.primary');
     await fritz.waitForSelector('::-p-text(Wrong password.)');
-    await fritz.$eval('#meeting-password', (input) => ((input as HTMLInputElement).value = ''));
-    await fritz.type('#meeting-password', 'amber-otter');
+    await replaceText(fritz, '#meeting-password', 'amber-otter');
     await fritz.click('.join button.primary');
     await waitForRemoteVideos(fritz, 1);
     await waitForRemoteVideos(anna, 1);

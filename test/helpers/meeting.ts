@@ -11,18 +11,25 @@ export async function startMeetingFromHome(page: Page, baseUrl: string, meetingN
   await page.waitForSelector('#display-name');
 }
 
-/** On the join screen: enter a display name (replacing a remembered one) and join. */
-export async function joinAs(page: Page, displayName: string): Promise<void> {
-  await page.waitForSelector('#display-name');
-  // Cleared as a user would (select, delete): setting the value behind the page's back is undone by
-  // its next render, which then shows the remembered name and the typed one ("BenBen").
-  await page.$eval('#display-name', (input) => {
+/**
+ * Replaces the text of an input as a user would (select, delete, type) once it is visible, and waits
+ * until it holds exactly `text`. Setting the value behind the page's back is undone by its next
+ * render, which then shows the old text followed by the typed one ("BenBen").
+ */
+export async function replaceText(page: Page, selector: string, text: string): Promise<void> {
+  await page.waitForSelector(selector, { visible: true });
+  await page.$eval(selector, (input) => {
     (input as HTMLInputElement).focus();
     (input as HTMLInputElement).select();
   });
   await page.keyboard.press('Backspace');
-  await page.type('#display-name', displayName);
-  await page.waitForFunction((name) => document.querySelector<HTMLInputElement>('#display-name')?.value === name, { timeout: 5000 }, displayName);
+  await page.type(selector, text);
+  await page.waitForFunction((selector, text) => document.querySelector<HTMLInputElement>(selector)?.value === text, { timeout: 5000 }, selector, text);
+}
+
+/** On the join screen: enter a display name (replacing a remembered one) and join. */
+export async function joinAs(page: Page, displayName: string): Promise<void> {
+  await replaceText(page, '#display-name', displayName);
   await page.waitForSelector('.join button.primary:not([disabled])');
   await page.click('.join button.primary');
   await page.waitForSelector('.call');

@@ -66,7 +66,12 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     // The badge appears once the page has read its selected candidate pair: read the reports after it.
     const badges = await Promise.all(
       [anna!, ben!].map(async (page) => {
-        await page.waitForSelector('.tile.remote .path', { timeout: 25_000 });
+        await page.waitForSelector('.tile.remote .path', { timeout: 25_000 }).catch(async (error: Error) => {
+          // What the page showed instead, and what its connection said: a stuck state must be diagnosable from the CI log.
+          const shown = await page.$$eval('.tile.remote', (tiles) => tiles.map((tile) => `${tile.getAttribute('data-connection')}: ${tile.textContent}`));
+          const states = await page.evaluate(() => (window as unknown as { __connections: RTCPeerConnection[] }).__connections.map((pc) => `${pc.iceConnectionState}/${pc.connectionState}`));
+          throw new Error(`${error.message}; tiles ${JSON.stringify(shown)}; connections ${states.join(', ')}`);
+        });
         return page.$eval('.tile.remote .path', (badge) => `${badge.getAttribute('data-path')}/${badge.getAttribute('data-protocol')}`);
       }),
     );

@@ -32,7 +32,11 @@ export async function joinAs(page: Page, displayName: string): Promise<void> {
   await replaceText(page, '#display-name', displayName);
   await page.waitForSelector('.join button.primary:not([disabled])');
   await page.click('.join button.primary');
-  await page.waitForSelector('.call');
+  await page.waitForSelector('.call').catch(async (error: Error) => {
+    // What the page shows instead (an error on the join screen, a waiting room): say it in the failure.
+    const shown = await page.evaluate(() => document.querySelector('main')?.textContent?.slice(0, 300) ?? document.body.textContent?.slice(0, 300));
+    throw new Error(`${error.message}; the page shows: ${shown}`);
+  });
 }
 
 export async function remoteNames(page: Page): Promise<string[]> {

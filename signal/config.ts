@@ -102,12 +102,13 @@ type Env = Record<string, string | undefined>;
 
 export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: string }): Config {
   const dataDir = text(env, SETTINGS.dataDir) ?? defaults.dataDir ?? 'data';
+  const roomCapacity = integer(env, SETTINGS.roomCapacity);
   return {
     host: text(env, SETTINGS.host) ?? '0.0.0.0',
     port: integer(env, SETTINGS.port),
     publicHost: hostName(env, SETTINGS.publicHost),
-    roomCapacity: integer(env, SETTINGS.roomCapacity),
-    audioOnlyCapacity: audioOnlyCapacity(env),
+    roomCapacity,
+    audioOnlyCapacity: audioOnlyCapacity(env, roomCapacity),
     uplinkBudgetKbps: integer(env, SETTINGS.uplinkBudget),
     staticDir: text(env, SETTINGS.staticDir) ?? defaults.staticDir,
     dataDir,
@@ -139,8 +140,7 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
 /** Seats for listeners beyond the video senders, unless the operator says otherwise: a few kbit/s each. */
 const AUDIO_ONLY_SEATS = 4;
 
-function audioOnlyCapacity(env: Env): number {
-  const videoCapacity = integer(env, SETTINGS.roomCapacity);
+function audioOnlyCapacity(env: Env, videoCapacity: number): number {
   const capacity = optionalInteger(env, SETTINGS.audioOnlyCapacity) ?? videoCapacity + AUDIO_ONLY_SEATS;
   if (capacity < videoCapacity) throw new ConfigError(SETTINGS.audioOnlyCapacity.env, `must be at least ${SETTINGS.roomCapacity.env} (${videoCapacity}), got ${capacity}`);
   return capacity;

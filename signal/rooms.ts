@@ -51,8 +51,7 @@ export interface RoomsOptions {
   audioOnlyCapacity?: number;
   /** Told to every joiner: what one participant uploads at most, in total (kbit/s). */
   uplinkBudgetKbps?: number;
-  /** Makes the unguessable moderator keys. */
-  /** A fresh moderator key for this meeting. */
+  /** A fresh, unguessable moderator key for this meeting. */
   newKey: (room: string) => string;
   /**
    * Whether a key shown to a meeting being rebuilt after a restart was really issued for it (see
@@ -145,7 +144,8 @@ export class Rooms {
       if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
       if (room.locked) throw new ProtocolError('room-locked', 'the moderator has locked this meeting');
     }
-    this.checkSeat(room, participant);
+    const refusal = this.seatRefusal(room, participant);
+    if (refusal) throw refusal;
     if (!reclaim && !vouched && room.lobby) {
       room.waiting.set(id, { ...participant, iceServers });
       this.roomOfWaiting.set(id, room);
@@ -307,26 +307,20 @@ export class Rooms {
     return outbox;
   }
 
-  /** Throws when the meeting has no seat for this participant: none at all, or none for another video sender. */
-  private checkSeat(room: Room, participant: Participant): void {
+  /** Why the meeting has no seat for this participant (none at all, or none for another video sender), or null. */
+  private seatRefusal(room: Room, participant: Participant): ProtocolError | null {
     const { capacity } = this.options;
     const total = Math.max(capacity, this.options.audioOnlyCapacity ?? capacity);
-    if (room.members.size >= total) throw new ProtocolError('room-full', `the meeting is full (${total} participants)`);
-    if (participant.audioOnly) return;
+    if (room.members.size >= total) return new ProtocolError('room-full', `the meeting is full (${total} participants)`);
+    if (participant.audioOnly) return null;
+    // With no listener seats, a meeting full of video senders was already refused above.
     const senders = [...room.members.values()].filter((member) => !member.audioOnly).length;
-    if (senders < capacity) return;
-    if (total > capacity) throw new ProtocolError('room-full-video', `the meeting is full for video (${capacity} participants); you can join audio-only`);
-    throw new ProtocolError('room-full', `the meeting is full (${capacity} participants)`);
+    return senders < capacity ? null : new ProtocolError('room-full-video', `the meeting is full for video (${capacity} participants); you can join audio-only`);
   }
 
   private admitWaiting(room: Room, id: ParticipantId): Outbox {
     const waiting = room.waiting.get(id);
-    if (!waiting) return [];
-    try {
-      this.checkSeat(room, waiting);
-    } catch {
-      return [];
-    }
+    if (!waiting || this.seatRefusal(room, waiting)) return [];
     room.waiting.delete(id);
     this.roomOfWaiting.delete(id);
     const { iceServers, ...participant } = waiting;

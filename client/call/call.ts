@@ -90,8 +90,6 @@ export interface CallOptions {
   password?: string;
   /** Joining without video, on a seat for listeners (the meeting was full for video senders). */
   audioOnly?: boolean;
-  /** A cap on what this browser uploads; otherwise the operator's (told at join), else the policy's default. */
-  uplinkBudgetBps?: number;
   /** This browser's persistent DTLS certificate; null lets the browser make a throwaway one. */
   certificate?: RTCCertificate | null;
   /** Where verified contacts are remembered; localStorage by default. */
@@ -483,7 +481,8 @@ export class Call {
       tileOf: (id) => this.tiles.get(id),
       screenSharing: () => this.current.local.screen !== null,
       someoneElseSpeaking: () => this.current.activeSpeaker !== null,
-      uplinkBudgetBps: this.options.uplinkBudgetBps ?? (uplinkBudgetKbps === undefined ? undefined : uplinkBudgetKbps * 1000),
+      // The operator's cap, told at join; the policy's default when the server names none.
+      uplinkBudgetBps: uplinkBudgetKbps === undefined ? undefined : uplinkBudgetKbps * 1000,
       onWeak: (weak) => weak !== this.current.weakUplink && this.update({ weakUplink: weak }),
     });
     this.bitrate.start();

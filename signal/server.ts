@@ -4,11 +4,12 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from './config.js';
-import { metricsAccess, redirectTarget, respond } from './http.js';
+import { redirectTarget, respond } from './http.js';
+import { registerHttpRoutes } from './http-routes.js';
 import { createLogger, type Logger } from './log.js';
-import { Counters, renderMetrics } from './metrics.js';
+import { Counters } from './metrics.js';
 import { clientAddress, isAllowedOrigin } from './origin.js';
 import { PROTOCOL_VERSION, ProtocolError, parseClientMessage, type ClientMessage, type ErrorCode, type IceServer, type ParticipantId, type ServerMessage } from './protocol.js';
 import { FailedAttempts } from './attempts.js';
@@ -19,7 +20,7 @@ import { Seats } from './seats.js';
 import { moderatorKeys } from './moderator-keys.js';
 import { loadOrCreateSecret } from '../turn/secret.js';
 import { adoptable, idForToken, newResumeToken } from './identity.js';
-import { chooseEncoding, isAppPath, loadStaticFiles, securityHeaders, type StaticFile } from './static.js';
+import { loadStaticFiles, securityHeaders } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
 
@@ -108,6 +109,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   const files = loadStaticFiles(config.staticDir);
   const index = files.get('/index.html');
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
+  const indexFile = index;
 
   const send = (to: ParticipantId, message: ServerMessage) => sockets.get(to)?.send(JSON.stringify(message));
   const deliver = (outbox: Outbox) =>
@@ -344,52 +346,23 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       },
     });
 
-    app.get('/healthz', (res) => respond(res, '200 OK', headers, 'text/plain; charset=utf-8', 'ok'));
-
-    app.get('/readyz', (res) => {
-      const state = closing || !listenSocket ? { ready: false, reason: 'not listening' } : (readiness?.() ?? { ready: true });
-      if (state.ready) respond(res, '200 OK', headers, 'text/plain; charset=utf-8', 'ready');
-      else respond(res, '503 Service Unavailable', headers, 'text/plain; charset=utf-8', `not ready: ${state.reason ?? 'unknown'}`);
-    });
-
-    app.get('/metrics', (res, req) => {
-      const access = metricsAccess({
-        token: config.metricsToken,
-        authorization: req.getHeader('authorization'),
-        remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
-        proxied: Boolean(req.getHeader('x-forwarded-for') || req.getHeader('forwarded') || req.getHeader('x-real-ip')),
-      });
-      if (access === 'unauthorized') return respond(res, '401 Unauthorized', headers, 'text/plain; charset=utf-8', 'metrics need the bearer token', [['WWW-Authenticate', 'Bearer']]);
-      if (access === 'forbidden') return respond(res, '403 Forbidden', headers, 'text/plain; charset=utf-8', 'metrics are served to this machine only (or set TREFF_METRICS_TOKEN)');
-      const relay = relayStatus?.();
-      const memory = process.memoryUsage();
-      const body = renderMetrics(counters, {
+    registerHttpRoutes(app, {
+      config,
+      headers,
+      files,
+      index: indexFile,
+      counters,
+      readiness: () => (closing || !listenSocket ? { ready: false, reason: 'not listening' } : (readiness?.() ?? { ready: true })),
+      gauges: () => ({
         connections: sockets.size,
         rooms: rooms.roomCount,
         participants: rooms.participantCount,
-        relayUp: relay ? Number(relay.up) : undefined,
-        relayRestarts: relay?.restarts,
+        relay: relayStatus?.(),
         tlsExpiry: certificate ? Math.floor(certificate.validTo.getTime() / 1000) : undefined,
-        residentMemory: memory.rss,
-        heapUsed: memory.heapUsed,
-        uptime: Math.round(process.uptime()),
-      });
-      respond(res, '200 OK', headers, 'text/plain; version=0.0.4; charset=utf-8', body);
+      }),
     });
-
-    app.get('/client-config.json', (res) => respond(res, '200 OK', headers, 'application/json; charset=utf-8', clientConfigJson));
-
-    app.get('/*', (res, req) => {
-      const path = req.getUrl();
-      const file = files.get(path) ?? (isAppPath(path) ? index : undefined);
-      if (!file) return respond(res, '404 Not Found', headers, 'text/plain; charset=utf-8', 'not found');
-      serveFile(res, req, file, headers);
-    });
-
-    app.any('/*', (res) => respond(res, '405 Method Not Allowed', headers, 'text/plain; charset=utf-8', 'method not allowed', [['Allow', 'GET']]));
   }
 
-  const clientConfigJson = JSON.stringify(config.client);
   let closing: { resolve: () => void } | undefined;
   let listenSocket: us_listen_socket | undefined;
   const listen = (app: TemplatedApp, port: number) => new Promise<us_listen_socket | false>((resolve) => app.listen(config.host, port, resolve));
@@ -498,17 +471,6 @@ function freePort(host: string): Promise<number> {
       const { port } = probe.address() as { port: number };
       probe.close(() => resolve(port));
     });
-  });
-}
-
-function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, security: ReadonlyArray<[string, string]>): void {
-  const encoding = chooseEncoding(file, req.getHeader('accept-encoding'));
-  const body = encoding === 'identity' ? file.identity : file[encoding]!;
-  res.cork(() => {
-    res.writeHeader('Content-Type', file.contentType).writeHeader('Cache-Control', file.cacheControl).writeHeader('Vary', 'Accept-Encoding');
-    if (encoding !== 'identity') res.writeHeader('Content-Encoding', encoding);
-    for (const [name, value] of security) res.writeHeader(name, value);
-    res.end(body);
   });
 }
 

@@ -62,6 +62,13 @@ export interface RoomsOptions {
   reclaimGraceMs?: number;
 }
 
+/** Who asks to join, as far as the gates before `join` need to know. */
+export interface Joiner {
+  id: ParticipantId;
+  moderatorKey?: string | undefined;
+  rejoin?: Rejoin | undefined;
+}
+
 export interface JoinOptions {
   /** The server checked the password against the room's hash before calling join. */
   passwordVerified?: boolean;
@@ -99,11 +106,22 @@ export class Rooms {
     return this.roomOfMember.get(id)?.name;
   }
 
-  /** Whether joining this room needs its password (a returning moderator's key goes past it). */
-  passwordHashFor(roomName: string, moderatorKey: string | undefined, now: number): string | null {
+  /**
+   * The hash this joiner's password must match before `join`, or null when it needs none: no
+   * password set, a returning moderator's key, or a member vouched for while the meeting is rebuilt.
+   */
+  passwordHashFor(roomName: string, joiner: Joiner, now: number): string | null {
     const room = this.rooms.get(roomName);
-    if (!room || this.reclaims(room, moderatorKey, now)) return null;
+    if (!room || this.reclaims(room, joiner.moderatorKey, now)) return null;
+    const rebuilding = room.rebuild && now <= room.rebuild.until ? room.rebuild : undefined;
+    if (joiner.rejoin && rebuilding?.vouched.has(joiner.id)) return null;
     return room.passwordHash;
+  }
+
+  /** Time passing: ends rebuild windows. Call a few times a second; returns what to send. */
+  tick(now: number): Outbox {
+    for (const room of this.rooms.values()) if (room.rebuild && now > room.rebuild.until) room.rebuild = undefined;
+    return [];
   }
 
   /**

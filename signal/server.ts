@@ -210,7 +210,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
 
   /** Checks the password (slow on purpose, so off the event loop) before the room decides. */
   async function joinRoom(data: SocketData, msg: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
-    const hash = rooms.passwordHashFor(msg.room, msg.moderatorKey, Date.now());
+    const hash = rooms.passwordHashFor(msg.room, { id: data.id, moderatorKey: msg.moderatorKey, rejoin: msg.rejoin }, Date.now());
     let passwordVerified = false;
     if (hash) {
       if (msg.password === undefined) throw new ProtocolError('password-required', 'this meeting needs a password');

@@ -40,7 +40,7 @@ describe('meeting rules', () => {
     expect(refusal(() => rooms.decline('bob', 'x'))).toBe('not-moderator');
     expect(refusal(() => rooms.setLocked('zed', true))).toBe('not-in-room');
     // Nothing changed: the meeting is open, unlocked, without password, Ada still moderates.
-    expect(rooms.passwordHashFor('team', undefined, 0)).toBeNull();
+    expect(rooms.passwordHashFor('team', { id: 'x' }, 0)).toBeNull();
     expect(rooms.join('dan', 'team', 'Dan', [])[0]?.message).toMatchObject({ moderator: 'ada', settings: { locked: false, lobby: false, hasPassword: false } });
   });
 
@@ -78,19 +78,19 @@ describe('meeting rules', () => {
 
   it('needs the password once one is set; people inside stay; removing it opens the meeting again', () => {
     expect(addressed(rooms.setPassword('ada', 'scrypt$hash'))).toEqual(['ada: room-settings', 'bob: room-settings', 'cyd: room-settings']);
-    expect(rooms.passwordHashFor('team', undefined, 0)).toBe('scrypt$hash');
+    expect(rooms.passwordHashFor('team', { id: 'x' }, 0)).toBe('scrypt$hash');
     expect(refusal(() => rooms.join('dan', 'team', 'Dan', []))).toBe('password-required');
     expect(rooms.participantCount).toBe(3);
     expect(rooms.join('dan', 'team', 'Dan', [], { passwordVerified: true })[0]?.message).toMatchObject({ settings: { hasPassword: true } });
     rooms.setPassword('ada', null);
-    expect(rooms.passwordHashFor('team', undefined, 0)).toBeNull();
+    expect(rooms.passwordHashFor('team', { id: 'x' }, 0)).toBeNull();
   });
 
   it('forgets the password with the meeting', () => {
     rooms.setPassword('ada', 'scrypt$hash');
     for (const id of ['ada', 'bob', 'cyd']) rooms.leave(id);
     expect(rooms.roomCount).toBe(0);
-    expect(rooms.passwordHashFor('team', undefined, 0)).toBeNull();
+    expect(rooms.passwordHashFor('team', { id: 'x' }, 0)).toBeNull();
     expect(rooms.join('new', 'team', 'New', [])[0]?.message).toMatchObject({ moderator: 'new', settings: { hasPassword: false } });
   });
 

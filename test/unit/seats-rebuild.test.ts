@@ -88,7 +88,7 @@ describe('a meeting rebuilt after a restart', () => {
     const meeting = rooms();
     const created = meeting.join('ada', 'm', 'Ada', [], { now: 0, moderatorKey: adasKey, rejoin: { participants: ['ben'] } });
     expect(created[0]!.message).toMatchObject({ moderator: 'ada', moderatorKey: adasKey });
-    expect(meeting.passwordHashFor('m', adasKey, 1)).toBeNull();
+    expect(meeting.passwordHashFor('m', { id: 'x', moderatorKey: adasKey }, 1)).toBeNull();
 
     const other = rooms();
     const made = other.join('eve', 'm', 'Eve', [], { now: 0, moderatorKey: 'made-up', rejoin: { participants: [] } });

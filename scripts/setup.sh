@@ -2,6 +2,7 @@
 # Installs what Treff needs on Debian or Ubuntu, then its npm dependencies.
 #   coturn                      the TURN relay `npm start` runs (port 10000)
 #   chromium, firefox-esr, ...  the real browsers and network tools the tests drive
+#   stress-ng                   loads the CPUs for the flake hunter (npm run test:repeat -- --stress)
 # `scripts/setup.sh --production` installs only what a server needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ fi
 
 packages=(coturn openssl)
 if [[ "${1:-}" != "--production" ]]; then
-  packages+=(chromium firefox-esr fonts-dejavu-core nftables iproute2 nginx-light systemd)
+  packages+=(chromium firefox-esr fonts-dejavu-core nftables iproute2 nginx-light systemd stress-ng)
 fi
 
 missing=()

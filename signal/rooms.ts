@@ -1,7 +1,11 @@
 // Room state as pure logic: membership, moderator, lobby, lock, password gate, capacity and relay
 // routing. No sockets, no clocks, no randomness of its own: every operation takes an event (and
-// the time) and returns what to send to whom.
+// the time) and returns what to send to whom. What must outlive the process (a meeting's rules,
+// moderator and members) is written to a MeetingStore after every change and read back when the
+// meeting returns after a restart (issue 11).
 
+import { createHash } from 'node:crypto';
+import { memoryMeetingStore, type MeetingRecord, type MeetingStore } from './meeting-store.js';
 import {
   ProtocolError,
   type IceServer,
@@ -23,11 +27,14 @@ interface Room {
   name: string;
   /** In order of joining: the longest-present member comes first. */
   members: Map<ParticipantId, Participant>;
+  /** After a restart, until the moderator is back (or the rebuild window ends), someone not present. */
   moderator: ParticipantId;
-  /** Proves the moderator role after a reload of the same tab. */
-  moderatorKey: string;
+  /** Proves the moderator role after a reload of the same tab: only its hash is kept and stored. */
+  moderatorKeyHash: string;
+  /** The key itself, when it was issued by this process or shown by the moderator since. */
+  moderatorKey: string | undefined;
   /** The key of a moderator who just left: honoured for a grace period, so a reload gets the role back. */
-  formerModerator: { key: string; until: number } | undefined;
+  formerModerator: { keyHash: string; until: number } | undefined;
   locked: boolean;
   lobby: boolean;
   /** A salted scrypt hash, never the password; forgotten with the room. */
@@ -35,8 +42,9 @@ interface Room {
   /** People who knocked while the lobby is on, in order of knocking. */
   waiting: Map<ParticipantId, Waiting>;
   /**
-   * Set while a meeting is rebuilt after a server restart (created by a rejoin): until when
-   * rejoiners may be vouched for, who was vouched for, and whether the moderator showed a key.
+   * Set while a meeting is rebuilt after a server restart (restored from the store, or created by
+   * a rejoin): until when, who may come back past the gates (the stored members, and those a
+   * returning member vouched for), and whether the moderator is back.
    */
   rebuild: { until: number; vouched: Set<ParticipantId>; moderatorProven: boolean } | undefined;
 }
@@ -53,13 +61,12 @@ export interface RoomsOptions {
   uplinkBudgetKbps?: number;
   /** A fresh, unguessable moderator key for this meeting. */
   newKey: (room: string) => string;
-  /**
-   * Whether a key shown to a meeting being rebuilt after a restart was really issued for it (see
-   * moderator-keys.ts). Without this, no key is believed: the meeting's first member moderates.
-   */
-  genuineKey?: (room: string, key: string) => boolean;
   /** How long a moderator who left can come back with their key and take the role again. */
   reclaimGraceMs?: number;
+  /** Where each meeting's rules, moderator and members outlive the process; by default, memory. */
+  store?: MeetingStore;
+  /** The time, for the records' `updatedAt` (the store forgets meetings nobody came back to). */
+  clock?: () => number;
 }
 
 /** Who asks to join, as far as the gates before `join` need to know. */
@@ -85,13 +92,26 @@ const DEFAULT_RECLAIM_GRACE_MS = 60_000;
 export const REBUILD_WINDOW_MS = 60_000;
 /** Bounds the memory a rebuilt room spends on vouches. */
 const MAX_VOUCHED = 256;
+/** Bounds a stored record: present members first, then those still expected back. */
+const MAX_STORED_MEMBERS = 64;
+
+export const keyHash = (key: string): string => createHash('sha256').update(key).digest('base64url');
 
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
   private readonly roomOfMember = new Map<ParticipantId, Room>();
   private readonly roomOfWaiting = new Map<ParticipantId, Room>();
+  private readonly store: MeetingStore;
+  private readonly clock: () => number;
+  /** Stored meetings nobody comes back to are forgotten once the first rebuild window is over. */
+  private readonly startedAt: number;
+  private pruned = false;
 
-  constructor(private readonly options: RoomsOptions) {}
+  constructor(private readonly options: RoomsOptions) {
+    this.store = options.store ?? memoryMeetingStore();
+    this.clock = options.clock ?? Date.now;
+    this.startedAt = this.clock();
+  }
 
   get roomCount(): number {
     return this.rooms.size;
@@ -111,17 +131,31 @@ export class Rooms {
    * password set, a returning moderator's key, or a member vouched for while the meeting is rebuilt.
    */
   passwordHashFor(roomName: string, joiner: Joiner, now: number): string | null {
-    const room = this.rooms.get(roomName);
+    const room = this.rooms.get(roomName) ?? this.restorable(roomName, now);
     if (!room || this.reclaims(room, joiner.moderatorKey, now)) return null;
-    const rebuilding = room.rebuild && now <= room.rebuild.until ? room.rebuild : undefined;
-    if (joiner.rejoin && rebuilding?.vouched.has(joiner.id)) return null;
+    if (this.backFromBefore(room, joiner.id, now)) return null;
     return room.passwordHash;
   }
 
-  /** Time passing: ends rebuild windows. Call a few times a second; returns what to send. */
+  /**
+   * Time passing: ends rebuild windows. A rebuilt meeting whose moderator did not come back gets
+   * the longest-present member as moderator; one nobody came back to (only knockers) ends.
+   * Call a few times a second; returns what to send.
+   */
   tick(now: number): Outbox {
-    for (const room of this.rooms.values()) if (room.rebuild && now > room.rebuild.until) room.rebuild = undefined;
-    return [];
+    const outbox: Outbox = [];
+    for (const room of [...this.rooms.values()]) {
+      if (!room.rebuild || now <= room.rebuild.until) continue;
+      room.rebuild = undefined;
+      if (room.members.size === 0) outbox.push(...this.deleteRoom(room));
+      else if (!room.members.has(room.moderator)) outbox.push(...this.handOver(room, room.members.keys().next().value!));
+      else this.persist(room);
+    }
+    if (!this.pruned && now > this.startedAt + REBUILD_WINDOW_MS) {
+      this.pruned = true;
+      this.store.prune(this.startedAt);
+    }
+    return outbox;
   }
 
   /**
@@ -132,63 +166,93 @@ export class Rooms {
     if (this.roomOfMember.has(id) || this.roomOfWaiting.has(id)) throw new ProtocolError('already-in-room', 'you are already in a meeting');
     const now = options.now ?? 0;
     const participant: Participant = options.audioOnly ? { id, name, audioOnly: true } : { id, name };
-    const room = this.rooms.get(roomName);
     const rejoin = options.rejoin;
-    if (!room) {
-      // Rebuilt by a rejoin: a genuine moderator key shown keeps the role (and the key).
-      const keyShown = rejoin && options.moderatorKey && this.genuine(roomName, options.moderatorKey) ? options.moderatorKey : undefined;
-      const created: Room = {
-        name: roomName,
-        members: new Map(),
-        moderator: id,
-        moderatorKey: keyShown ?? this.options.newKey(roomName),
-        formerModerator: undefined,
-        locked: false,
-        lobby: false,
-        passwordHash: null,
-        waiting: new Map(),
-        rebuild: rejoin ? { until: now + REBUILD_WINDOW_MS, vouched: new Set(), moderatorProven: keyShown !== undefined } : undefined,
-      };
-      this.rooms.set(roomName, created);
-      if (rejoin) this.vouch(created, id, rejoin, now);
-      return this.admit(created, participant, iceServers);
-    }
+    const running = this.rooms.get(roomName);
+    // A meeting that ran before a restart comes back with its rules, moderator and members.
+    const room = running ?? this.restorable(roomName, now);
+    if (!room) return this.create(roomName, participant, iceServers, now, rejoin);
     const rebuilding = room.rebuild && now <= room.rebuild.until ? room.rebuild : undefined;
-    if (room.rebuild && !rebuilding) room.rebuild = undefined;
-    const vouched = Boolean(rejoin && rebuilding?.vouched.has(id));
+    const returning = this.backFromBefore(room, id, now);
     const reclaim = this.reclaims(room, options.moderatorKey, now);
-    const claimsRole = Boolean(rejoin && options.moderatorKey && rebuilding && !rebuilding.moderatorProven && this.genuine(room.name, options.moderatorKey));
-    if (!reclaim && !vouched) {
+    if (!reclaim && !returning) {
       if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
       if (room.locked) throw new ProtocolError('room-locked', 'the moderator has locked this meeting');
     }
     const refusal = this.seatRefusal(room, participant);
     if (refusal) throw refusal;
-    if (!reclaim && !vouched && room.lobby) {
+    if (!running) {
+      this.store.take(roomName);
+      this.rooms.set(roomName, room);
+    }
+    if (!reclaim && !returning && room.lobby) {
       room.waiting.set(id, { ...participant, iceServers });
       this.roomOfWaiting.set(id, room);
       return [
         { to: id, message: { type: 'lobby-waiting' } },
-        { to: room.moderator, message: { type: 'knocking', participant } },
+        { to: room.moderator, message: { type: 'knocking', participant: withoutIce(participant) } },
       ];
     }
     if (rejoin) this.vouch(room, id, rejoin, now);
-    if (claimsRole && !reclaim) {
-      // The meeting's moderator is back after a restart: the role and its key return to them.
+    // The meeting's moderator back after a restart, known by id (self-certifying) or by the key.
+    const moderatorBack = rebuilding && !rebuilding.moderatorProven && (id === room.moderator || (reclaim && room.moderatorKey !== undefined));
+    if (moderatorBack) {
+      rebuilding.moderatorProven = true;
       room.moderator = id;
-      room.moderatorKey = options.moderatorKey!;
-      rebuilding!.moderatorProven = true;
-      const outbox = this.admit(room, participant, iceServers);
-      for (const other of room.members.keys()) if (other !== id) outbox.push({ to: other, message: { type: 'moderator-changed', moderator: id } });
-      return outbox;
     }
     const outbox = this.admit(room, participant, iceServers);
-    if (reclaim) {
+    if (moderatorBack && room.moderatorKey !== undefined) {
+      // With the key they kept: the role is theirs again, the key stays.
+      for (const other of room.members.keys()) if (other !== id) outbox.push({ to: other, message: { type: 'moderator-changed', moderator: id } });
+    } else if (moderatorBack || reclaim) {
       room.formerModerator = undefined;
-      if (rebuilding) rebuilding.moderatorProven = true;
       outbox.push(...this.handOver(room, id));
     }
     return outbox;
+  }
+
+  /** A meeting nobody runs: the joiner creates it (after a restart, a rejoiner rebuilds it). */
+  private create(roomName: string, participant: Participant, iceServers: IceServer[], now: number, rejoin: Rejoin | undefined): Outbox {
+    const key = this.options.newKey(roomName);
+    const created: Room = {
+      name: roomName,
+      members: new Map(),
+      moderator: participant.id,
+      moderatorKeyHash: keyHash(key),
+      moderatorKey: key,
+      formerModerator: undefined,
+      locked: false,
+      lobby: false,
+      passwordHash: null,
+      waiting: new Map(),
+      rebuild: rejoin ? { until: now + REBUILD_WINDOW_MS, vouched: new Set(), moderatorProven: true } : undefined,
+    };
+    this.rooms.set(roomName, created);
+    if (rejoin) this.vouch(created, participant.id, rejoin, now);
+    return this.admit(created, participant, iceServers);
+  }
+
+  /** The stored meeting of this name as a room (not yet running: `join` decides whether it is let in). */
+  private restorable(roomName: string, now: number): Room | undefined {
+    const record = this.store.peek(roomName);
+    if (!record) return undefined;
+    return {
+      name: roomName,
+      members: new Map(),
+      moderator: record.moderator,
+      moderatorKeyHash: record.moderatorKeyHash,
+      moderatorKey: undefined,
+      formerModerator: record.formerModerator,
+      locked: record.locked,
+      lobby: record.lobby,
+      passwordHash: record.passwordHash,
+      waiting: new Map(),
+      rebuild: { until: now + REBUILD_WINDOW_MS, vouched: new Set(record.members), moderatorProven: false },
+    };
+  }
+
+  /** Someone who was in the meeting before a restart (stored, or vouched for by a returning member). */
+  private backFromBefore(room: Room, id: ParticipantId, now: number): boolean {
+    return Boolean(room.rebuild && now <= room.rebuild.until && (room.rebuild.vouched.has(id) || (id === room.moderator && !room.rebuild.moderatorProven)));
   }
 
   /** A rejoiner names who it is still connected to; they may come back past the gates for a while. */
@@ -216,9 +280,9 @@ export class Rooms {
     const outbox: Outbox = [];
     for (const other of room.members.keys()) outbox.push({ to: other, message: { type: 'participant-left', id } });
     if (room.moderator === id) {
-      room.formerModerator = { key: room.moderatorKey, until: now + (this.options.reclaimGraceMs ?? DEFAULT_RECLAIM_GRACE_MS) };
+      room.formerModerator = { keyHash: room.moderatorKeyHash, until: now + (this.options.reclaimGraceMs ?? DEFAULT_RECLAIM_GRACE_MS) };
       outbox.push(...this.handOver(room, room.members.keys().next().value!));
-    }
+    } else this.persist(room);
     return outbox;
   }
 
@@ -282,10 +346,11 @@ export class Rooms {
 
   admitFromLobby(by: ParticipantId, target: ParticipantId): Outbox {
     const room = this.moderatedBy(by);
-    if (!room.waiting.has(target)) throw new ProtocolError('unknown-participant', 'nobody by that id is waiting');
-    if (room.members.size >= this.options.capacity) {
-      throw new ProtocolError('room-full', `the meeting is full (${this.options.capacity} participants)`);
-    }
+    const waiting = room.waiting.get(target);
+    if (!waiting) throw new ProtocolError('unknown-participant', 'nobody by that id is waiting');
+    // The same seat rules as at the door: an audio-only knocker fits where a video sender does not.
+    const refusal = this.seatRefusal(room, waiting);
+    if (refusal) throw refusal;
     return this.admitWaiting(room, target);
   }
 
@@ -296,13 +361,13 @@ export class Rooms {
     return [{ to: target, message: { type: 'error', code: 'declined', message: 'the moderator did not let you in' } }];
   }
 
-  private genuine(room: string, key: string): boolean {
-    return this.options.genuineKey?.(room, key) ?? false;
-  }
-
   private reclaims(room: Room, key: string | undefined, now: number): boolean {
     if (!key) return false;
-    return key === room.moderatorKey || (room.formerModerator?.key === key && now <= room.formerModerator.until);
+    const hash = keyHash(key);
+    const reclaimed = hash === room.moderatorKeyHash || (room.formerModerator?.keyHash === hash && now <= room.formerModerator.until);
+    // The moderator's own browser proves its key; it gets that key back in `joined`.
+    if (reclaimed && hash === room.moderatorKeyHash) room.moderatorKey = key;
+    return reclaimed;
   }
 
   private admit(room: Room, participant: Participant, iceServers: IceServer[]): Outbox {
@@ -318,10 +383,11 @@ export class Rooms {
       iceServers,
       settings: settingsOf(room),
     };
-    if (room.moderator === participant.id) joined.moderatorKey = room.moderatorKey;
+    if (room.moderator === participant.id && room.moderatorKey !== undefined) joined.moderatorKey = room.moderatorKey;
     if (this.options.uplinkBudgetKbps !== undefined) joined.uplinkBudgetKbps = this.options.uplinkBudgetKbps;
     const outbox: Outbox = [{ to: participant.id, message: joined }];
     for (const other of others) outbox.push({ to: other.id, message: { type: 'participant-joined', participant } });
+    this.persist(room);
     return outbox;
   }
 
@@ -348,15 +414,38 @@ export class Rooms {
   /** Gives the role to `to` with a fresh key only they know, and the list of people waiting. */
   private handOver(room: Room, to: ParticipantId): Outbox {
     room.moderator = to;
+    // A key the role moved away from stops working, also after a restart (only the new hash is stored).
     room.moderatorKey = this.options.newKey(room.name);
+    room.moderatorKeyHash = keyHash(room.moderatorKey);
+    if (room.rebuild) room.rebuild.moderatorProven = true;
+    this.persist(room);
     const outbox: Outbox = [...room.members.keys()].map((id) => ({ to: id, message: { type: 'moderator-changed', moderator: to } }));
     outbox.push({ to, message: { type: 'moderator-key', key: room.moderatorKey } });
-    for (const waiting of room.waiting.values()) outbox.push({ to, message: { type: 'knocking', participant: { id: waiting.id, name: waiting.name } } });
+    for (const waiting of room.waiting.values()) outbox.push({ to, message: { type: 'knocking', participant: withoutIce(waiting) } });
     return outbox;
+  }
+
+  /** Writes what must survive a restart. Members expected back after one stay listed until the window ends. */
+  private persist(room: Room): void {
+    const members = new Set(room.members.keys());
+    if (room.rebuild) for (const id of room.rebuild.vouched) members.add(id);
+    const record: MeetingRecord = {
+      passwordHash: room.passwordHash,
+      locked: room.locked,
+      lobby: room.lobby,
+      moderator: room.moderator,
+      moderatorKeyHash: room.moderatorKeyHash,
+      members: [...members].slice(0, MAX_STORED_MEMBERS),
+      updatedAt: this.clock(),
+    };
+    if (room.formerModerator) record.formerModerator = room.formerModerator;
+    this.store.save(room.name, record);
   }
 
   private deleteRoom(room: Room): Outbox {
     this.rooms.delete(room.name);
+    // The meeting is over: its keys and rules go with it.
+    this.store.remove(room.name);
     const outbox: Outbox = [];
     for (const id of room.waiting.keys()) {
       this.roomOfWaiting.delete(id);
@@ -377,9 +466,15 @@ export class Rooms {
   }
 
   private settingsChanged(room: Room): Outbox {
+    this.persist(room);
     const settings = settingsOf(room);
     return [...room.members.keys()].map((to) => ({ to, message: { type: 'room-settings', settings } }));
   }
+}
+
+/** What the moderator is told of a knocker: who, and whether audio-only (never their relay credentials). */
+function withoutIce({ id, name, audioOnly }: Participant): Participant {
+  return audioOnly ? { id, name, audioOnly } : { id, name };
 }
 
 function settingsOf(room: Room): RoomSettings {

@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from './config.js';
 import { redirectTarget, respond } from './http.js';
@@ -17,7 +18,7 @@ import { hashPassword, verifyPassword } from './password.js';
 import { admit, newBucket, type TokenBucket } from './rate-limit.js';
 import { Rooms, type Outbox } from './rooms.js';
 import { Seats } from './seats.js';
-import { moderatorKeys } from './moderator-keys.js';
+import { fileMeetingStore, memoryMeetingStore, type MeetingStore } from './meeting-store.js';
 import { loadOrCreateSecret } from '../turn/secret.js';
 import { adoptable, idForToken, newResumeToken } from './identity.js';
 import { loadStaticFiles, securityHeaders } from './static.js';
@@ -84,13 +85,13 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   let certificate = config.tls ? checkCertificate(config.tls) : undefined;
   const headers = securityHeaders(config.tls);
   const connectionsFrom = new Map<string, number>();
-  const keys = moderatorKeys(moderatorKeySecret(config.dataDir, logger));
   const rooms = new Rooms({
     capacity: config.roomCapacity,
     audioOnlyCapacity: config.audioOnlyCapacity,
     uplinkBudgetKbps: config.uplinkBudgetKbps,
-    newKey: keys.issue,
-    genuineKey: keys.genuine,
+    // Random: only its hash is kept (and stored), so a key stops working when the role moves on.
+    newKey: () => randomBytes(33).toString('base64url'),
+    store: openMeetingStore(config.dataDir, logger),
   });
   // Password guessing: a few tries per address, a few more per meeting, in a ten-minute window.
   const failedByAddress = new FailedAttempts({ maxFailures: 10, windowMs: 10 * 60_000 });
@@ -481,12 +482,17 @@ export function hostnameOf(hostHeader: string): string {
   return hostHeader.replace(/:\d+$/, '');
 }
 
-/** Kept in the data directory so moderator keys outlive a restart; without it they still work until one. */
-function moderatorKeySecret(dataDir: string, logger: Logger): string {
+/**
+ * Each meeting's password hash, lock, lobby, moderator and members, kept in the data directory so
+ * a restart brings them back before anyone gets in. Without a usable data directory, in memory
+ * only: then a restarted server cannot tell a meeting's members and moderator from strangers.
+ */
+function openMeetingStore(dataDir: string, logger: Logger): MeetingStore {
   try {
-    return loadOrCreateSecret(dataDir, { file: 'moderator-key-secret', what: 'the moderator key secret' });
+    const secret = loadOrCreateSecret(dataDir, { file: 'meeting-secret', what: 'the meeting store secret' });
+    return fileMeetingStore({ dir: join(dataDir, 'meetings'), secret, onError: (message) => logger.error(message) });
   } catch (error) {
-    logger.warn(`moderator keys will not survive a restart: ${(error as Error).message}`);
-    return randomBytes(32).toString('hex');
+    logger.error(`protected meetings will not survive a restart: ${(error as Error).message}`);
+    return memoryMeetingStore();
   }
 }

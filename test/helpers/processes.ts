@@ -1,6 +1,9 @@
 // The server command as an operator runs it (`tsx signal/main.ts`), plus small HTTPS and port helpers.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -14,11 +17,18 @@ export interface MainProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the server as its own process. Its data directory is a fresh one unless TREFF_DATA_DIR is
+ * given (a test that restarts the server passes the same one again): meetings stored by one test
+ * must never come back in another.
+ */
 export function startMain(env: Record<string, string>, args: string[] = []): MainProcess {
+  const ownDataDir = env.TREFF_DATA_DIR === undefined ? mkdtempSync(join(tmpdir(), 'treff-data-')) : undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', 'signal/main.ts', ...args], {
-    env: { ...process.env, TREFF_TURN: 'off', TREFF_PORT: '0', TREFF_HOST: '127.0.0.1', ...env },
+    env: { ...process.env, TREFF_TURN: 'off', TREFF_PORT: '0', TREFF_HOST: '127.0.0.1', ...(ownDataDir ? { TREFF_DATA_DIR: ownDataDir } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  if (ownDataDir) child.on('exit', () => rmSync(ownDataDir, { recursive: true, force: true }));
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

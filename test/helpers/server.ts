@@ -43,6 +43,11 @@ export function writeTestStaticDir(): string {
 export async function startTestServer(overrides: TestServerOverrides = {}): Promise<TestServer> {
   const { iceServersFor, logger = silentLogger, readiness, relayStatus, ...configOverrides } = overrides;
   const ownStaticDir = configOverrides.staticDir === undefined ? writeTestStaticDir() : undefined;
+  // A fresh data directory unless given: meetings one test stored must not come back in another.
+  const ownDataDir = configOverrides.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'treff-data-')) : undefined;
+  const removeOwnDirs = () => {
+    for (const dir of [ownStaticDir, ownDataDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  };
   const config: Config = {
     ...loadConfig({ TREFF_TURN: 'off' }, { staticDir: '' }),
     host: '127.0.0.1',
@@ -51,12 +56,13 @@ export async function startTestServer(overrides: TestServerOverrides = {}): Prom
     seatGraceSeconds: 0,
     ...configOverrides,
     staticDir: configOverrides.staticDir ?? ownStaticDir!,
+    dataDir: configOverrides.dataDir ?? ownDataDir!,
   };
   let server: RunningServer;
   try {
     server = await startServer({ config, logger, readiness, relayStatus, ...(iceServersFor ? { iceServersFor } : {}) });
   } catch (error) {
-    if (ownStaticDir) rmSync(ownStaticDir, { recursive: true, force: true });
+    removeOwnDirs();
     throw error;
   }
   let closed: Promise<void> | undefined;
@@ -66,9 +72,7 @@ export async function startTestServer(overrides: TestServerOverrides = {}): Prom
     port: server.port,
     server,
     close() {
-      closed ??= server.close().finally(() => {
-        if (ownStaticDir) rmSync(ownStaticDir, { recursive: true, force: true });
-      });
+      closed ??= server.close().finally(removeOwnDirs);
       return closed;
     },
   };

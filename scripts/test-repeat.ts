@@ -135,6 +135,9 @@ interface RunResult {
   broken: string | undefined;
 }
 
+/** The vitest run going on now, so an interrupted hunt ends it (and its browsers) too. */
+let current: { child: ChildProcess; exited: Promise<unknown> } | undefined;
+
 async function runOnce(options: Options, index: number, dir: string, deadline: number): Promise<RunResult> {
   const reportFile = join(dir, `run-${index}.json`);
   const started = Date.now();
@@ -149,12 +152,14 @@ async function runOnce(options: Options, index: number, dir: string, deadline: n
   child.stdout!.on('data', (chunk) => (log += chunk));
   child.stderr!.on('data', (chunk) => (log += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  current = { child, exited };
   let cutOff = false;
   const guard = setTimeout(() => {
     cutOff = true;
     void endGroup(child, exited);
   }, Math.max(0, deadline - Date.now()));
   const code = await exited;
+  current = undefined;
   clearTimeout(guard);
   if (options.keepLogs) writeFileSync(join(options.keepLogs, `run-${index}.log`), log);
   const seconds = Math.round((Date.now() - started) / 1000);
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
   const stress = options.stress ? startStress(options.stressWorkers, options.maxMinutes) : undefined;
   const stopStress = () => stress?.stop();
   const interrupted = () => {
-    void Promise.resolve(stopStress()).finally(() => process.exit(130));
+    void Promise.all([current && endGroup(current.child, current.exited), stopStress()]).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);

@@ -202,6 +202,7 @@ export class Rooms {
     const outbox = this.admit(room, participant, iceServers);
     if (moderatorBack && room.moderatorKey !== undefined) {
       // With the key they kept: the role is theirs again, the key stays.
+      this.persist(room, true);
       for (const other of room.members.keys()) if (other !== id) outbox.push({ to: other, message: { type: 'moderator-changed', moderator: id } });
     } else if (moderatorBack || reclaim) {
       room.formerModerator = undefined;
@@ -418,7 +419,7 @@ export class Rooms {
     room.moderatorKey = this.options.newKey(room.name);
     room.moderatorKeyHash = keyHash(room.moderatorKey);
     if (room.rebuild) room.rebuild.moderatorProven = true;
-    this.persist(room);
+    this.persist(room, true);
     const outbox: Outbox = [...room.members.keys()].map((id) => ({ to: id, message: { type: 'moderator-changed', moderator: to } }));
     outbox.push({ to, message: { type: 'moderator-key', key: room.moderatorKey } });
     for (const waiting of room.waiting.values()) outbox.push({ to, message: { type: 'knocking', participant: withoutIce(waiting) } });
@@ -426,7 +427,7 @@ export class Rooms {
   }
 
   /** Writes what must survive a restart. Members expected back after one stay listed until the window ends. */
-  private persist(room: Room): void {
+  private persist(room: Room, urgent = false): void {
     const members = new Set(room.members.keys());
     if (room.rebuild) for (const id of room.rebuild.vouched) members.add(id);
     const record: MeetingRecord = {
@@ -439,7 +440,7 @@ export class Rooms {
       updatedAt: this.clock(),
     };
     if (room.formerModerator) record.formerModerator = room.formerModerator;
-    this.store.save(room.name, record);
+    this.store.save(room.name, record, urgent);
   }
 
   private deleteRoom(room: Room): Outbox {
@@ -466,7 +467,7 @@ export class Rooms {
   }
 
   private settingsChanged(room: Room): Outbox {
-    this.persist(room);
+    this.persist(room, true);
     const settings = settingsOf(room);
     return [...room.members.keys()].map((to) => ({ to, message: { type: 'room-settings', settings } }));
   }

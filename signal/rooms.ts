@@ -4,50 +4,19 @@
 // moderator and members) is written to a MeetingStore after every change and read back when the
 // meeting returns after a restart (issue 11).
 
-import { createHash } from 'node:crypto';
-import { memoryMeetingStore, type MeetingRecord, type MeetingStore } from './meeting-store.js';
+import { memoryMeetingStore, type MeetingStore } from './meeting-store.js';
+import { REBUILD_WINDOW_MS, backFromBefore, keyHash, newRoom, recordOf, roomFromRecord, settingsOf, vouch, withoutIce, type Room } from './room.js';
 import {
   ProtocolError,
   type IceServer,
   type Participant,
   type ParticipantId,
   type Rejoin,
-  type RoomSettings,
   type ServerMessage,
   type SignalData,
 } from './protocol.js';
 
 export type Outbox = Array<{ to: ParticipantId; message: ServerMessage }>;
-
-interface Waiting extends Participant {
-  iceServers: IceServer[];
-}
-
-interface Room {
-  name: string;
-  /** In order of joining: the longest-present member comes first. */
-  members: Map<ParticipantId, Participant>;
-  /** After a restart, until the moderator is back (or the rebuild window ends), someone not present. */
-  moderator: ParticipantId;
-  /** Proves the moderator role after a reload of the same tab: only its hash is kept and stored. */
-  moderatorKeyHash: string;
-  /** The key itself, when it was issued by this process or shown by the moderator since. */
-  moderatorKey: string | undefined;
-  /** The key of a moderator who just left: honoured for a grace period, so a reload gets the role back. */
-  formerModerator: { keyHash: string; until: number } | undefined;
-  locked: boolean;
-  lobby: boolean;
-  /** A salted scrypt hash, never the password; forgotten with the room. */
-  passwordHash: string | null;
-  /** People who knocked while the lobby is on, in order of knocking. */
-  waiting: Map<ParticipantId, Waiting>;
-  /**
-   * Set while a meeting is rebuilt after a server restart (restored from the store, or created by
-   * a rejoin): until when, who may come back past the gates (the stored members, and those a
-   * returning member vouched for), and whether the moderator is back.
-   */
-  rebuild: { until: number; vouched: Set<ParticipantId>; moderatorProven: boolean } | undefined;
-}
 
 export interface RoomsOptions {
   /** A full mesh sends every stream to every peer; past about 8 video senders upload bandwidth runs out. */
@@ -88,15 +57,8 @@ export interface JoinOptions {
 }
 
 const DEFAULT_RECLAIM_GRACE_MS = 60_000;
-/** How long after a restart members coming back may vouch for each other (covers the 15 s backoff cap with room to spare). */
-export const REBUILD_WINDOW_MS = 60_000;
-/** Bounds the memory a rebuilt room spends on vouches. */
-const MAX_VOUCHED = 256;
-/** Bounds a stored record: present members first, then those still expected back. */
-const MAX_STORED_MEMBERS = 64;
 
-export const keyHash = (key: string): string => createHash('sha256').update(key).digest('base64url');
-
+export { REBUILD_WINDOW_MS };
 export class Rooms {
   private readonly rooms = new Map<string, Room>();
   private readonly roomOfMember = new Map<ParticipantId, Room>();
@@ -133,7 +95,7 @@ export class Rooms {
   passwordHashFor(roomName: string, joiner: Joiner, now: number): string | null {
     const room = this.rooms.get(roomName) ?? this.restorable(roomName, now);
     if (!room || this.reclaims(room, joiner.moderatorKey, now)) return null;
-    if (this.backFromBefore(room, joiner.id, now)) return null;
+    if (backFromBefore(room, joiner.id, now)) return null;
     return room.passwordHash;
   }
 
@@ -172,7 +134,7 @@ export class Rooms {
     const room = running ?? this.restorable(roomName, now);
     if (!room) return this.create(roomName, participant, iceServers, now, rejoin);
     const rebuilding = room.rebuild && now <= room.rebuild.until ? room.rebuild : undefined;
-    const returning = this.backFromBefore(room, id, now);
+    const returning = backFromBefore(room, id, now);
     const reclaim = this.reclaims(room, options.moderatorKey, now);
     if (!reclaim && !returning) {
       if (room.passwordHash && !options.passwordVerified) throw new ProtocolError('password-required', 'this meeting needs a password');
@@ -192,7 +154,7 @@ export class Rooms {
         { to: room.moderator, message: { type: 'knocking', participant: withoutIce(participant) } },
       ];
     }
-    if (rejoin) this.vouch(room, id, rejoin, now);
+    if (rejoin) vouch(room, id, rejoin, now);
     // The meeting's moderator back after a restart, known by id (self-certifying) or by the key.
     const moderatorBack = rebuilding && !rebuilding.moderatorProven && (id === room.moderator || (reclaim && room.moderatorKey !== undefined));
     if (moderatorBack) {
@@ -211,58 +173,23 @@ export class Rooms {
     return outbox;
   }
 
-  /** A meeting nobody runs: the joiner creates it (after a restart, a rejoiner rebuilds it). */
+  /** A meeting nobody runs: the joiner creates it (after a restart without a record, a rejoiner rebuilds it). */
   private create(roomName: string, participant: Participant, iceServers: IceServer[], now: number, rejoin: Rejoin | undefined): Outbox {
-    const key = this.options.newKey(roomName);
-    const created: Room = {
-      name: roomName,
-      members: new Map(),
-      moderator: participant.id,
-      moderatorKeyHash: keyHash(key),
-      moderatorKey: key,
-      formerModerator: undefined,
-      locked: false,
-      lobby: false,
-      passwordHash: null,
-      waiting: new Map(),
-      rebuild: rejoin ? { until: now + REBUILD_WINDOW_MS, vouched: new Set(), moderatorProven: true } : undefined,
-    };
+    const created = newRoom(roomName, participant.id, this.options.newKey(roomName), rejoin ? now + REBUILD_WINDOW_MS : undefined);
     this.rooms.set(roomName, created);
-    if (rejoin) this.vouch(created, participant.id, rejoin, now);
+    if (rejoin) vouch(created, participant.id, rejoin, now);
     return this.admit(created, participant, iceServers);
   }
 
   /** The stored meeting of this name as a room (not yet running: `join` decides whether it is let in). */
   private restorable(roomName: string, now: number): Room | undefined {
     const record = this.store.peek(roomName);
-    if (!record) return undefined;
-    return {
-      name: roomName,
-      members: new Map(),
-      moderator: record.moderator,
-      moderatorKeyHash: record.moderatorKeyHash,
-      moderatorKey: undefined,
-      formerModerator: record.formerModerator,
-      locked: record.locked,
-      lobby: record.lobby,
-      passwordHash: record.passwordHash,
-      waiting: new Map(),
-      rebuild: { until: now + REBUILD_WINDOW_MS, vouched: new Set(record.members), moderatorProven: false },
-    };
+    return record && roomFromRecord(roomName, record, now);
   }
 
-  /** Someone who was in the meeting before a restart (stored, or vouched for by a returning member). */
-  private backFromBefore(room: Room, id: ParticipantId, now: number): boolean {
-    return Boolean(room.rebuild && now <= room.rebuild.until && (room.rebuild.vouched.has(id) || (id === room.moderator && !room.rebuild.moderatorProven)));
-  }
-
-  /** A rejoiner names who it is still connected to; they may come back past the gates for a while. */
-  private vouch(room: Room, by: ParticipantId, rejoin: Rejoin, now: number): void {
-    if (!room.rebuild || now > room.rebuild.until) return;
-    for (const id of rejoin.participants) {
-      if (room.rebuild.vouched.size >= MAX_VOUCHED) break;
-      if (id !== by) room.rebuild.vouched.add(id);
-    }
+  /** Writes what must survive a restart; `urgent` for rules and moderator (on disk before anyone is told). */
+  private persist(room: Room, urgent = false): void {
+    this.store.save(room.name, recordOf(room, this.clock()), urgent);
   }
 
   /** Removes a participant (explicit leave or lost connection). Idempotent. Deletes the room with its last member. */
@@ -426,22 +353,6 @@ export class Rooms {
     return outbox;
   }
 
-  /** Writes what must survive a restart. Members expected back after one stay listed until the window ends. */
-  private persist(room: Room, urgent = false): void {
-    const members = new Set(room.members.keys());
-    if (room.rebuild) for (const id of room.rebuild.vouched) members.add(id);
-    const record: MeetingRecord = {
-      passwordHash: room.passwordHash,
-      locked: room.locked,
-      lobby: room.lobby,
-      moderator: room.moderator,
-      moderatorKeyHash: room.moderatorKeyHash,
-      members: [...members].slice(0, MAX_STORED_MEMBERS),
-      updatedAt: this.clock(),
-    };
-    if (room.formerModerator) record.formerModerator = room.formerModerator;
-    this.store.save(room.name, record, urgent);
-  }
 
   private deleteRoom(room: Room): Outbox {
     this.rooms.delete(room.name);
@@ -473,11 +384,3 @@ export class Rooms {
   }
 }
 
-/** What the moderator is told of a knocker: who, and whether audio-only (never their relay credentials). */
-function withoutIce({ id, name, audioOnly }: Participant): Participant {
-  return audioOnly ? { id, name, audioOnly } : { id, name };
-}
-
-function settingsOf(room: Room): RoomSettings {
-  return { locked: room.locked, lobby: room.lobby, hasPassword: room.passwordHash !== null };
-}

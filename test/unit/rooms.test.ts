@@ -127,6 +127,18 @@ describe('Rooms', () => {
       });
     });
 
+    it('lets the moderator admit an audio-only knocker into a meeting full for video, and says who knocks audio-only', () => {
+      const lobby = new Rooms({ capacity: 2, audioOnlyCapacity: 3, newKey: () => 'key' });
+      lobby.join('ada', 'team', 'Ada', []);
+      lobby.join('bob', 'team', 'Bob', []);
+      lobby.setLobby('ada', true);
+      expect(lobby.join('cyd', 'team', 'Cyd', [], { audioOnly: true })).toContainEqual({ to: 'ada', message: { type: 'knocking', participant: { id: 'cyd', name: 'Cyd', audioOnly: true } } });
+      expect(refusal(() => lobby.join('dan', 'team', 'Dan', []))).toBe('room-full-video');
+      // A new moderator hears of the knock with the same detail.
+      expect(lobby.makeModerator('ada', 'bob')).toContainEqual({ to: 'bob', message: { type: 'knocking', participant: { id: 'cyd', name: 'Cyd', audioOnly: true } } });
+      expect(addressed(lobby.admitFromLobby('bob', 'cyd'))[0]).toBe('cyd: joined');
+    });
+
     it('says plainly "full" when there are no seats for listeners, and tells joiners the upload budget', () => {
       const plain = new Rooms({ capacity: 1, uplinkBudgetKbps: 1200, newKey: () => 'key' });
       expect(plain.join('ada', 'team', 'Ada', [])[0]?.message).toMatchObject({ type: 'joined', uplinkBudgetKbps: 1200 });

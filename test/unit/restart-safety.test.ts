@@ -165,6 +165,29 @@ describe('a protected meeting after a restart', () => {
   });
 });
 
+describe('what a meeting costs the disk', () => {
+  it('writes an open meeting once, at creation, and a protected one on every membership change', () => {
+    const store = memoryMeetingStore();
+    let saves = 0;
+    const counting = { ...store, save: (...args: Parameters<MeetingStore['save']>) => (saves++, store.save(...args)) };
+    const meeting = rooms(counting);
+    meeting.join('ada', 'open', 'Ada', [], { now: time });
+    meeting.join('ben', 'open', 'Ben', [], { now: time });
+    meeting.join('cleo', 'open', 'Cleo', [], { now: time });
+    meeting.leave('cleo', time);
+    expect(saves).toBe(1);
+    // A removal is written at once, so the removed one is no member to let back in after a crash.
+    meeting.remove('ada', 'ben', time);
+    expect(saves).toBe(2);
+    expect(store.saved.get('open')!.members).toEqual(['ada']);
+    meeting.setPassword('ada', 'scrypt$hash');
+    meeting.join('dan', 'open', 'Dan', [], { now: time, passwordVerified: true });
+    meeting.leave('dan', time);
+    expect(saves).toBe(5);
+    expect(store.saved.get('open')!.members).toEqual(['ada']);
+  });
+});
+
 describe('the meeting store in the data directory', () => {
   const dirs: string[] = [];
   afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));

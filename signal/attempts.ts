@@ -1,13 +1,15 @@
-// Throttles password guessing: failures are counted per key (an address, a room) in a sliding
-// window; past the limit, further guesses are refused until the oldest failure ages out.
+// Sliding-window counts per key (an address block, a meeting, a pair of both): password guesses,
+// joins, knocks, relay credentials. Past the limit, further events are refused until the oldest
+// one in the window ages out. Pure: times are passed in.
 
 export interface AttemptLimit {
+  /** Events allowed per key in one window. */
   maxFailures: number;
   windowMs: number;
 }
 
-export class FailedAttempts {
-  private readonly failures = new Map<string, number[]>();
+export class SlidingWindow {
+  private readonly events = new Map<string, number[]>();
 
   constructor(private readonly limit: AttemptLimit) {}
 
@@ -18,26 +20,50 @@ export class FailedAttempts {
     return recent[0]! + this.limit.windowMs - now;
   }
 
-  fail(key: string, now: number): void {
+  /** Counts an event for `key`. */
+  record(key: string, now: number): void {
     const recent = this.recent(key, now);
     recent.push(now);
     // Only the newest maxFailures matter for the decision: memory per key stays bounded.
-    this.failures.set(key, recent.slice(-this.limit.maxFailures));
+    this.events.set(key, recent.slice(-this.limit.maxFailures));
   }
 
-  /** Drops keys whose failures have all aged out; call now and then so memory does not grow. */
+  /** Counts an event if the budget allows it; returns whether it did. */
+  take(key: string, now: number): boolean {
+    if (this.retryAfter(key, now) > 0) return false;
+    this.record(key, now);
+    return true;
+  }
+
+  /** Takes back the event counted at `at` (a guess that turned out right). */
+  forgive(key: string, at: number): void {
+    const recent = this.events.get(key);
+    const index = recent?.lastIndexOf(at) ?? -1;
+    if (index < 0) return;
+    recent!.splice(index, 1);
+    if (recent!.length === 0) this.events.delete(key);
+  }
+
+  /** Drops keys whose events have all aged out; call now and then so memory does not grow. */
   prune(now: number): void {
-    for (const key of [...this.failures.keys()]) this.recent(key, now);
+    for (const key of [...this.events.keys()]) this.recent(key, now);
   }
 
   get size(): number {
-    return this.failures.size;
+    return this.events.size;
   }
 
   private recent(key: string, now: number): number[] {
-    const recent = (this.failures.get(key) ?? []).filter((at) => now - at < this.limit.windowMs);
-    if (recent.length === 0) this.failures.delete(key);
-    else this.failures.set(key, recent);
+    const recent = (this.events.get(key) ?? []).filter((at) => now - at < this.limit.windowMs);
+    if (recent.length === 0) this.events.delete(key);
+    else this.events.set(key, recent);
     return recent;
+  }
+}
+
+/** Password guesses: counted before the guess is hashed (issue 11), forgiven when it was right. */
+export class FailedAttempts extends SlidingWindow {
+  fail(key: string, now: number): void {
+    this.record(key, now);
   }
 }

@@ -56,6 +56,10 @@ export interface Limits {
   /** A client that keeps sending after being told to slow down is cut off after this many refusals. */
   maxRefused: number;
   connectionsPerAddress: number;
+  /** Lobby knocks per address block in 10 minutes. */
+  knocksPerAddress: number;
+  /** Relay credentials per address block in 10 minutes. */
+  relayCredentialsPerAddress: number;
 }
 
 export interface ClientConfig {
@@ -120,6 +124,8 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
       rate: { burst: integer(env, SETTINGS.rateBurst), perSecond: integer(env, SETTINGS.ratePerSecond) },
       maxRefused: integer(env, SETTINGS.rateMaxRefused),
       connectionsPerAddress: integer(env, SETTINGS.connectionsPerAddress),
+      knocksPerAddress: integer(env, SETTINGS.knocksPerAddress),
+      relayCredentialsPerAddress: integer(env, SETTINGS.relayCredentialsPerAddress),
     },
     allowedOrigins: items(env, SETTINGS.allowedOrigins).map((origin) => webOrigin(SETTINGS.allowedOrigins.env, origin)),
     trustProxy: flag(env, SETTINGS.trustProxy),

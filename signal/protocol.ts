@@ -52,7 +52,12 @@ export type SignalData =
   | { type: 'renegotiate'; renegotiate: true }
   /** Not simple-peer's: asks the side that sent the offers to restart ICE (our path to it broke). */
   | { type: 'restart-ice' }
-  | { type: 'transceiverRequest'; transceiverRequest: { kind: 'audio' | 'video'; init?: Record<string, unknown> } };
+  /**
+   * simple-peer's own, sent only as `addTransceiver(kind)` without init (Treff never calls
+   * addTransceiver itself): an `init` a client sends is dropped, so no nested value from a client
+   * is ever relayed (an 8,000-deep array in it overflowed JSON.stringify, issue 11).
+   */
+  | { type: 'transceiverRequest'; transceiverRequest: { kind: 'audio' | 'video' } };
 
 export interface IceCandidate {
   candidate: string;
@@ -71,6 +76,32 @@ export interface RoomSettings {
 }
 
 export const MAX_PASSWORD_LENGTH = 128;
+/**
+ * Shortest meeting password the server accepts (SECURITY.md, "Guessing"): with the per-meeting
+ * budget (30 guesses per 10 minutes, 4,320 a day however many addresses guess), 8 random
+ * characters outlast any meeting by far.
+ */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** Close codes sent with the WebSocket close frame. 1001 is the standard "going away". */
+export const CloseCode = {
+  GoingAway: 1001,
+  /** Handling a message failed in a way the protocol does not describe: only this socket is closed. */
+  InternalError: 1011,
+  VersionMismatch: 4001,
+  RateLimited: 4008,
+  TooManyConnections: 4029,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/**
+ * Someone waiting to be let in, as the moderator sees them. passwordUnchecked: password guessing
+ * against this meeting is throttled (it is under attack), so the server did not check this
+ * person's password and the moderator decides instead (issue 11).
+ */
+export interface Knocker extends Participant {
+  passwordUnchecked?: true;
+}
 
 // Client → server
 export type ClientMessage =
@@ -126,7 +157,7 @@ export type ServerMessage =
   /** To someone who knocked on a meeting with a lobby: wait to be admitted. */
   | { type: 'lobby-waiting' }
   /** To the moderator: someone waits in the lobby / gave up waiting. */
-  | { type: 'knocking'; participant: Participant }
+  | { type: 'knocking'; participant: Knocker }
   | { type: 'knock-withdrawn'; id: ParticipantId }
   /** To a participant the moderator removed. */
   | { type: 'removed' }
@@ -156,7 +187,8 @@ export const ERROR_CODES = [
   'room-locked',
   'not-moderator', // a moderator action from someone who is not
   'declined', // the moderator did not admit you from the lobby
-  'invalid-password', // a password the moderator tried to set is empty or too long
+  'invalid-password', // a password the moderator tried to set is too short or too long
+  'removed-recently', // the moderator removed you (or someone at your address) from this meeting a few minutes ago
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -172,6 +204,8 @@ export class ProtocolError extends Error {
 
 // ---------------------------------------------------------------------------
 // Validation. Each parser takes untrusted input and returns a typed value or throws ProtocolError.
+// Every value is rebuilt from checked strings, numbers and booleans, never passed through: no
+// depth or size a client chose reaches JSON.stringify when the server relays it.
 
 const MAX_ID_LENGTH = 64;
 const MAX_SDP_LENGTH = 48 * 1024;
@@ -261,9 +295,8 @@ export function parseSignalData(raw: unknown): SignalData {
       if (!isObject(request) || (request.kind !== 'audio' && request.kind !== 'video')) {
         fail('"transceiverRequest.kind" must be "audio" or "video"');
       }
-      const init = request.init;
-      if (init !== undefined && !isObject(init)) fail('"transceiverRequest.init" must be an object');
-      return { type: 'transceiverRequest', transceiverRequest: { kind: request.kind, ...(init ? { init } : {}) } };
+      // `init` is dropped (see SignalData): only the kind is passed on.
+      return { type: 'transceiverRequest', transceiverRequest: { kind: request.kind } };
     }
     default:
       fail('unknown signal data type');
@@ -303,8 +336,8 @@ export function parseClientMessage(raw: unknown): ClientMessage {
     case 'set-password': {
       if (msg.password === null) return { type, password: null };
       const password = str(msg, 'password', 1024);
-      if (password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
-        throw new ProtocolError('invalid-password', `a password has 1 to ${MAX_PASSWORD_LENGTH} characters`);
+      if (password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+        throw new ProtocolError('invalid-password', `a password has ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
       }
       return { type, password };
     }
@@ -338,6 +371,12 @@ function participant(raw: unknown): Participant {
   if (!isObject(raw)) fail('participant must be an object');
   const result: Participant = { id: participantId(raw, 'id'), name: str(raw, 'name', 256) };
   if (raw.audioOnly !== undefined && bool(raw, 'audioOnly')) result.audioOnly = true;
+  return result;
+}
+
+function knocker(raw: unknown): Knocker {
+  const result: Knocker = participant(raw);
+  if (isObject(raw) && raw.passwordUnchecked !== undefined && bool(raw, 'passwordUnchecked')) result.passwordUnchecked = true;
   return result;
 }
 
@@ -382,7 +421,7 @@ export function parseServerMessage(raw: unknown): ServerMessage {
     case 'room-settings':
       return { type, settings: roomSettings(msg.settings) };
     case 'knocking':
-      return { type, participant: participant(msg.participant) };
+      return { type, participant: knocker(msg.participant) };
     case 'knock-withdrawn':
       return { type, id: participantId(msg, 'id') };
     case 'lobby-waiting':

@@ -4,11 +4,19 @@
 
 import type { ParticipantId } from './protocol.js';
 
+/**
+ * Why a seat is held. 'backpressure': the server dropped the socket because it could not write to
+ * it fast enough, which another member can cause on purpose by flooding it; such a seat is not
+ * let go early on a peer's `peer-lost` report (issue 11, attack 9).
+ */
+export type HoldReason = 'connection-lost' | 'backpressure';
+
 export class Seats {
   private readonly tokenOf = new Map<ParticipantId, string>();
   private readonly idOf = new Map<string, ParticipantId>();
   /** Participants whose socket is gone, with the time their seat is given up. */
   private readonly held = new Map<ParticipantId, number>();
+  private readonly reasons = new Map<ParticipantId, HoldReason>();
 
   constructor(private readonly graceMs: number) {}
 
@@ -19,8 +27,15 @@ export class Seats {
   }
 
   /** The socket dropped without leaving: keep the seat until the grace period ends. */
-  hold(id: ParticipantId, now: number): void {
-    if (this.tokenOf.has(id)) this.held.set(id, now + this.graceMs);
+  hold(id: ParticipantId, now: number, reason: HoldReason = 'connection-lost'): void {
+    if (!this.tokenOf.has(id)) return;
+    this.held.set(id, now + this.graceMs);
+    this.reasons.set(id, reason);
+  }
+
+  /** Why this seat is held, if it is. */
+  holdReason(id: ParticipantId): HoldReason | undefined {
+    return this.held.has(id) ? this.reasons.get(id) : undefined;
   }
 
   /** The id to take back for this token, if its seat is still there; the token stays valid for later drops. */
@@ -30,6 +45,7 @@ export class Seats {
     const until = this.held.get(id);
     if (until !== undefined && now > until) return null;
     this.held.delete(id);
+    this.reasons.delete(id);
     return id;
   }
 
@@ -54,6 +70,7 @@ export class Seats {
     if (token !== undefined) this.idOf.delete(token);
     this.tokenOf.delete(id);
     this.held.delete(id);
+    this.reasons.delete(id);
   }
 
   get size(): number {

@@ -1,6 +1,8 @@
 // The uWS app: static client, health, readiness, metrics, client settings and the signalling
-// WebSocket. A thin shell around Rooms: it turns socket events into room events and room results
-// into sends.
+// WebSocket. A thin shell: uWS callbacks become Session events (signal/session.ts), and the
+// effects Session returns become writes, closes and password hashes. Nothing a client sends can
+// end the process: a failure while handling one event closes only that connection (1011) and is
+// counted (treff_handler_failures_total).
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -12,34 +14,31 @@ import { registerHttpRoutes } from './http-routes.js';
 import { createLogger, type Logger } from './log.js';
 import { Counters } from './metrics.js';
 import { clientAddress, isAllowedOrigin } from './origin.js';
-import { PROTOCOL_VERSION, ProtocolError, parseClientMessage, type ClientMessage, type ErrorCode, type IceServer, type ParticipantId, type ServerMessage } from './protocol.js';
-import { FailedAttempts } from './attempts.js';
+import { CloseCode, type IceServer, type ParticipantId } from './protocol.js';
 import { hashPassword, verifyPassword } from './password.js';
-import { admit, newBucket, type TokenBucket } from './rate-limit.js';
-import { Rooms, type Outbox } from './rooms.js';
+import { Rooms } from './rooms.js';
 import { Seats } from './seats.js';
+import { Session, type ConnectionRef, type Effect } from './session.js';
+import type { HashJob, HashOutcome } from './session-door.js';
 import { fileMeetingStore, memoryMeetingStore, type MeetingStore } from './meeting-store.js';
 import { loadOrCreateSecret } from '../turn/secret.js';
-import { adoptable, idForToken, newResumeToken } from './identity.js';
 import { loadStaticFiles, securityHeaders } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
 
 interface SocketData {
-  id: ParticipantId;
-  /** The host name the browser used to reach us; the relay is offered under the same name. */
+  ref: ConnectionRef;
   host: string;
-  greeted: boolean;
-  bucket: TokenBucket;
-  /** The client's IP address, for the per-address connection limit. Never logged. */
+  /** The client's IP address, for the per-address limits. Never logged. */
   address: string;
   /** Which app (certificate generation) accepted the socket. */
   generation: number;
-  /** Closed at open for exceeding the per-address limit: never counted, never in a room. */
-  refused: boolean;
-  /** Replaced by a newer socket that resumed this participant's seat. */
-  superseded?: boolean;
+  /** uWS refused a write (over maxBackpressure) and is closing the socket: its seat is protected. */
+  droppedForBackpressure: boolean;
 }
+
+/** uWS `send` result: the message was dropped because the socket is over its backpressure limit (and is being closed). */
+const DROPPED = 2;
 
 export interface RunningServer {
   port: number;
@@ -60,18 +59,13 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<void>;
 }
 
-/** Close codes sent with the WebSocket close frame. 1001 is the standard "going away". */
-export const CloseCode = {
-  GoingAway: 1001,
-  VersionMismatch: 4001,
-  RateLimited: 4008,
-  TooManyConnections: 4029,
-} as const;
+/** Moved to protocol.ts (the client needs them too); kept here for existing imports. */
+export { CloseCode } from './protocol.js';
 
 export interface ServerOptions {
   config: Config;
-  /** ICE servers (with fresh TURN credentials) for a participant that just joined. */
-  iceServersFor?: (id: ParticipantId, requestHost: string) => IceServer[];
+  /** ICE servers (with fresh TURN credentials) for a participant entering a call; `address` is the client's. */
+  iceServersFor?: (id: ParticipantId, requestHost: string, address: string) => IceServer[];
   logger?: Logger;
   /** For /readyz beyond "listening": e.g. whether the internal relay runs. */
   readiness?: () => { ready: boolean; reason?: string };
@@ -84,7 +78,6 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   const counters = new Counters();
   let certificate = config.tls ? checkCertificate(config.tls) : undefined;
   const headers = securityHeaders(config.tls);
-  const connectionsFrom = new Map<string, number>();
   const rooms = new Rooms({
     capacity: config.roomCapacity,
     audioOnlyCapacity: config.audioOnlyCapacity,
@@ -93,172 +86,77 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     newKey: () => randomBytes(33).toString('base64url'),
     store: openMeetingStore(config.dataDir, logger),
   });
-  // Password guessing: a few tries per address, a few more per meeting, in a ten-minute window.
-  const failedByAddress = new FailedAttempts({ maxFailures: 10, windowMs: 10 * 60_000 });
-  const failedByRoom = new FailedAttempts({ maxFailures: 30, windowMs: 10 * 60_000 });
-  const pruneAttempts = setInterval(() => {
-    failedByAddress.prune(Date.now());
-    failedByRoom.prune(Date.now());
-  }, 60_000).unref();
-  const sockets = new Map<ParticipantId, WebSocket<SocketData>>();
   const seats = new Seats(config.seatGraceSeconds * 1000);
-  // Seats whose grace period ran out: only now do the others learn that the participant left.
-  const releaseSeats = setInterval(() => {
-    const now = Date.now();
-    for (const id of seats.expired(now)) deliver(rooms.leave(id, now));
-  }, 250).unref();
+  /** Open sockets by connection: only these are ever written to (a closed uWS socket must never be touched). */
+  const live = new Map<ConnectionRef, WebSocket<SocketData>>();
+  let nextRef = 1;
+  const session = new Session({
+    rooms,
+    seats,
+    counters,
+    logger,
+    limits: config.limits,
+    iceServersFor,
+    backlog: (ref) => live.get(ref)?.getBufferedAmount() ?? 0,
+  });
   const files = loadStaticFiles(config.staticDir);
   const index = files.get('/index.html');
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
   const indexFile = index;
 
-  const send = (to: ParticipantId, message: ServerMessage) => sockets.get(to)?.send(JSON.stringify(message));
-  const deliver = (outbox: Outbox) =>
-    outbox.forEach(({ to, message }) => {
-      if (message.type === 'joined') counters.inc('joins');
-      else if (message.type === 'signal') counters.inc('signalsRelayed');
-      send(to, message);
-    });
-  const sendError = (ws: WebSocket<SocketData>, code: ErrorCode, message: string) => {
-    counters.inc('refusals', code);
-    ws.send(JSON.stringify({ type: 'error', code, message } satisfies ServerMessage));
-  };
-
-  function handle(ws: WebSocket<SocketData>, data: SocketData, msg: ClientMessage): void {
-    if (!data.greeted && msg.type !== 'hello') throw new ProtocolError('hello-required', 'send hello first');
-    switch (msg.type) {
-      case 'hello':
-        if (msg.version !== PROTOCOL_VERSION) {
-          sendError(ws, 'version-mismatch', `this page is out of date (protocol ${msg.version}, server ${PROTOCOL_VERSION}): reload it`);
-          ws.end(CloseCode.VersionMismatch, 'version mismatch');
-          return;
-        }
-        // One hello per socket: a second one would change the id of a socket that may be in a room.
-        if (data.greeted) throw new ProtocolError('bad-message', 'hello was already said');
-        data.greeted = true;
-        return welcome(ws, data, msg.resumeToken);
-      case 'join':
-        return inBackground(ws, data, joinRoom(data, msg));
-      case 'signal':
-        return deliver(rooms.relay(data.id, msg.to, msg.data));
-      case 'leave':
-        return deliver(rooms.leave(data.id, Date.now()));
-      case 'ping':
-        ws.send(JSON.stringify({ type: 'pong' } satisfies ServerMessage));
-        return;
-      case 'ice-servers':
-        // Relay credentials only for members: they are what lets a browser use the relay at all.
-        if (rooms.roomOf(data.id) === undefined) throw new ProtocolError('not-in-room', 'join a meeting first');
-        ws.send(JSON.stringify({ type: 'ice-servers', iceServers: iceServersFor(data.id, data.host) } satisfies ServerMessage));
-        return;
-      case 'set-password':
-        rooms.requireModerator(data.id);
-        if (msg.password === null) return deliver(rooms.setPassword(data.id, null));
-        return inBackground(ws, data, hashPassword(msg.password).then((hash) => deliver(rooms.setPassword(data.id, hash))));
-      case 'make-moderator':
-        return deliver(rooms.makeModerator(data.id, msg.id));
-      case 'remove':
-        return deliver(rooms.remove(data.id, msg.id, Date.now()));
-      case 'mute-all':
-        return deliver(rooms.muteAll(data.id));
-      case 'lock':
-        return deliver(rooms.setLocked(data.id, msg.locked));
-      case 'lobby':
-        return deliver(rooms.setLobby(data.id, msg.enabled));
-      case 'admit':
-        return deliver(rooms.admitFromLobby(data.id, msg.id));
-      case 'decline':
-        return deliver(rooms.decline(data.id, msg.id));
-      case 'peer-lost':
-        // Both the socket and a peer's media are gone: a crash, not a blip. Only the same meeting counts.
-        if (seats.isHeld(msg.id) && rooms.roomOf(msg.id) !== undefined && rooms.roomOf(msg.id) === rooms.roomOf(data.id)) {
-          seats.forget(msg.id);
-          deliver(rooms.leave(msg.id, Date.now()));
-        }
-        return;
-    }
-  }
-
-  /** Greets a socket: with a valid resume token it takes back its participant's seat and id. */
-  function welcome(ws: WebSocket<SocketData>, data: SocketData, resumeToken: string | undefined): void {
-    const resumedId = resumeToken ? seats.resume(resumeToken, Date.now()) : null;
-    if (resumedId && resumedId !== data.id) {
-      const previous = sockets.get(resumedId);
-      if (previous) {
-        // A half-open old connection: the new one wins, quietly.
-        previous.getUserData().superseded = true;
-        previous.end(CloseCode.GoingAway, 'resumed elsewhere');
-      }
-      sockets.delete(data.id);
-      data.id = resumedId;
-      sockets.set(resumedId, ws);
-      ws.send(JSON.stringify({ type: 'welcome', you: resumedId, resumeToken: resumeToken!, resumed: true } satisfies ServerMessage));
-      return;
-    }
-    // A token we do not know (we restarted, or the seat expired) still proves its id: take it
-    // unless that id is in use; otherwise a fresh token and id.
-    const shown = resumeToken && adoptable(resumeToken) && !inUse(idForToken(resumeToken)) ? resumeToken : undefined;
-    const token = shown ?? newResumeToken();
-    const id = idForToken(token);
-    if (sockets.get(data.id) === ws) sockets.delete(data.id);
-    data.id = id;
-    sockets.set(id, ws);
-    seats.issue(id, token);
-    ws.send(JSON.stringify({ type: 'welcome', you: id, resumeToken: token, resumed: false } satisfies ServerMessage));
-  }
-
-  const inUse = (id: ParticipantId) => sockets.has(id) || seats.has(id) || rooms.roomOf(id) !== undefined;
-
-  /** Checks the password (slow on purpose, so off the event loop) before the room decides. */
-  async function joinRoom(data: SocketData, msg: Extract<ClientMessage, { type: 'join' }>): Promise<void> {
-    const hash = rooms.passwordHashFor(msg.room, { id: data.id, moderatorKey: msg.moderatorKey, rejoin: msg.rejoin }, Date.now());
-    let passwordVerified = false;
-    if (hash) {
-      if (msg.password === undefined) throw new ProtocolError('password-required', 'this meeting needs a password');
-      const now = Date.now();
-      const wait = Math.max(failedByAddress.retryAfter(data.address, now), failedByRoom.retryAfter(msg.room, now));
-      if (wait > 0) throw new ProtocolError('too-many-attempts', `too many wrong passwords: try again in ${Math.ceil(wait / 1000)} seconds`);
-      passwordVerified = await verifyPassword(msg.password, hash);
-      if (!passwordVerified) {
-        failedByAddress.fail(data.address, Date.now());
-        failedByRoom.fail(msg.room, Date.now());
-        throw new ProtocolError('wrong-password', 'wrong password');
-      }
-    }
-    if (!sockets.has(data.id)) return; // gone while the password was checked
-    const options = { passwordVerified, now: Date.now(), ...(msg.moderatorKey ? { moderatorKey: msg.moderatorKey } : {}), ...(msg.rejoin ? { rejoin: msg.rejoin } : {}), audioOnly: msg.audioOnly === true };
-    deliver(rooms.join(data.id, msg.room, msg.name, iceServersFor(data.id, data.host), options));
-  }
-
-  /** Runs async work for a message; its protocol errors go back to the sender, if still connected. */
-  function inBackground(ws: WebSocket<SocketData>, data: SocketData, work: Promise<void>): void {
-    work.catch((error: unknown) => {
-      if (!(error instanceof ProtocolError)) return logger.error('message handling failed', { error: String(error) });
-      if (sockets.has(data.id)) sendError(ws, error.code, error.message);
-    });
-  }
-
-  function onMessage(ws: WebSocket<SocketData>, message: ArrayBuffer): void {
-    const data = ws.getUserData();
-    counters.inc('messagesReceived');
-    const verdict = admit(data.bucket, config.limits.rate, config.limits.maxRefused, Date.now());
-    if (verdict === 'cut-off') {
-      counters.inc('refusals', 'flood-cut-off');
-      return ws.end(CloseCode.RateLimited, 'too many messages');
-    }
-    if (verdict === 'refuse') {
-      if (data.bucket.refused === 1) sendError(ws, 'rate-limited', 'too many messages: slow down');
-      return;
-    }
+  /** Runs one event; whatever goes wrong, only `origin` (the connection the event came from) is closed. */
+  function run(origin: ConnectionRef | undefined, stage: string, event: () => Effect[]): void {
+    let effects: Effect[];
     try {
-      // Decoding copies the bytes: uWS reuses the buffer once this handler returns.
-      handle(ws, data, parseClientMessage(Buffer.from(message).toString('utf8')));
+      effects = event();
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      logger.debug('message refused', { participant: data.id, code: error.code });
-      sendError(ws, error.code, error.message);
+      return failed(origin, stage, error);
+    }
+    for (const effect of effects) {
+      try {
+        perform(effect);
+      } catch (error) {
+        failed(origin ?? (effect.type === 'hash' ? effect.job.connection : effect.to), 'delivery', error);
+      }
     }
   }
+
+  function perform(effect: Effect): void {
+    switch (effect.type) {
+      case 'send': {
+        const ws = live.get(effect.to);
+        if (ws && ws.send(JSON.stringify(effect.message)) === DROPPED) ws.getUserData().droppedForBackpressure = true;
+        return;
+      }
+      case 'close': {
+        const ws = live.get(effect.to);
+        live.delete(effect.to); // nothing more is written to it
+        ws?.end(effect.code, effect.reason);
+        return;
+      }
+      case 'hash':
+        return void hash(effect.job).then((outcome) => run(effect.job.connection, 'password', () => session.hashFinished(effect.job, outcome, Date.now())));
+      default:
+        return unhandledEffect(effect);
+    }
+  }
+
+  function failed(ref: ConnectionRef | undefined, stage: string, error: unknown): void {
+    counters.inc('handlerFailures', stage);
+    logger.error('event handling failed; closing that connection', { stage, error: String(error) });
+    const ws = ref === undefined ? undefined : live.get(ref);
+    if (!ws || ref === undefined) return;
+    live.delete(ref);
+    try {
+      ws.end(CloseCode.InternalError, 'internal error');
+    } catch {
+      // Already closing: nothing more to do for it.
+    }
+  }
+
+  // Seats whose grace period ran out, rebuild windows ending: time-bound state of the session and rooms.
+  const ticker = setInterval(() => run(undefined, 'tick', () => session.tick(Date.now())), 250).unref();
+  const pruner = setInterval(() => session.prune(Date.now()), 60_000).unref();
 
   // A new certificate means a new SSLApp (uWS reads certificates only when an app is made), so
   // the routes are registered once per app; all apps share the sockets, rooms and counters.
@@ -295,13 +193,11 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
         }
         res.upgrade<SocketData>(
           {
-            id: randomBytes(9).toString('base64url'),
+            ref: nextRef++,
             host: hostnameOf(hostHeader),
-            greeted: false,
-            bucket: newBucket(config.limits.rate, Date.now()),
             address: clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), config.trustProxy),
             generation: appGeneration,
-            refused: false,
+            droppedForBackpressure: false,
           },
           req.getHeader('sec-websocket-key'),
           req.getHeader('sec-websocket-protocol'),
@@ -311,51 +207,35 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       },
       open(ws) {
         const data = ws.getUserData();
-        const fromAddress = connectionsFrom.get(data.address) ?? 0;
-        if (fromAddress >= config.limits.connectionsPerAddress) {
-          data.refused = true;
-          counters.inc('refusals', 'too-many-connections');
-          logger.warn('refused a connection: too many from one address', { limit: config.limits.connectionsPerAddress });
-          return ws.end(CloseCode.TooManyConnections, 'too many connections from your address');
-        }
-        connectionsFrom.set(data.address, fromAddress + 1);
+        live.set(data.ref, ws);
         apps.get(data.generation)!.open += 1;
-        counters.inc('connectionsOpened');
-        sockets.set(data.id, ws);
+        run(data.ref, 'open', () => session.opened(data.ref, { address: data.address, host: data.host }, Date.now()));
       },
-      message: onMessage,
+      // Decoding copies the bytes: uWS reuses the buffer once this handler returns.
+      message: (ws, message) => {
+        const { ref } = ws.getUserData();
+        run(ref, 'message', () => session.message(ref, Buffer.from(message).toString('utf8'), Date.now()));
+      },
       close(ws) {
         const data = ws.getUserData();
-        if (data.refused) return;
-        const fromAddress = (connectionsFrom.get(data.address) ?? 1) - 1;
-        if (fromAddress > 0) connectionsFrom.set(data.address, fromAddress);
-        else connectionsFrom.delete(data.address);
+        live.delete(data.ref);
         apps.get(data.generation)!.open -= 1;
         release(data.generation);
-        if (sockets.get(data.id) === ws) sockets.delete(data.id);
-        if (data.superseded) return;
-        // On shutdown nobody is told that others left: their calls go on peer to peer.
-        if (closing) {
-          if (sockets.size === 0) closing.resolve();
-        } else if (rooms.roomOf(data.id)) {
-          // A dropped connection keeps its seat for a while: the calls go on, and it may come back.
-          seats.hold(data.id, Date.now());
-        } else {
-          seats.forget(data.id);
-          deliver(rooms.leave(data.id, Date.now()));
-        }
+        run(undefined, 'close', () => session.closed(data.ref, data.droppedForBackpressure ? 'backpressure' : 'client', Date.now()));
+        if (closing && live.size === 0) closing.resolve();
       },
     });
 
     registerHttpRoutes(app, {
       config,
+      logger,
       headers,
       files,
       index: indexFile,
       counters,
       readiness: () => (closing || !listenSocket ? { ready: false, reason: 'not listening' } : (readiness?.() ?? { ready: true })),
       gauges: () => ({
-        connections: sockets.size,
+        connections: session.connectionCount,
         rooms: rooms.roomCount,
         participants: rooms.participantCount,
         relay: relayStatus?.(),
@@ -439,25 +319,27 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     },
     redirectPort: redirectSocket ? uws.us_socket_local_port(redirectSocket) : undefined,
     close(timeoutMs = 3000) {
-      clearInterval(pruneAttempts);
-      clearInterval(releaseSeats);
+      clearInterval(ticker);
+      clearInterval(pruner);
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
       if (redirectSocket) uws.us_listen_socket_close(redirectSocket);
       redirectSocket = undefined;
       return new Promise<void>((done) => {
+        const open = () => [...apps.values()].reduce((sum, app) => sum + app.open, 0);
         const timer = setTimeout(() => {
-          for (const ws of sockets.values()) ws.close();
+          for (const ws of live.values()) ws.close();
           done();
         }, timeoutMs);
         closing = {
           resolve: () => {
+            if (open() > 0) return;
             clearTimeout(timer);
             done();
           },
         };
-        if (sockets.size === 0) return closing.resolve();
-        for (const ws of [...sockets.values()]) ws.end(CloseCode.GoingAway, 'server shutting down');
+        run(undefined, 'shutdown', () => session.shutdown());
+        if (live.size === 0) closing.resolve();
       });
     },
   };
@@ -494,5 +376,18 @@ function openMeetingStore(dataDir: string, logger: Logger): MeetingStore {
   } catch (error) {
     logger.error(`protected meetings will not survive a restart: ${(error as Error).message}`);
     return memoryMeetingStore();
+  }
+}
+
+function unhandledEffect(effect: never): never {
+  throw new Error(`unknown effect ${JSON.stringify(effect)}`);
+}
+
+/** scrypt off the event loop; a failure is an outcome too, so the session decides what it means. */
+async function hash(job: HashJob): Promise<HashOutcome> {
+  try {
+    return job.kind === 'check' ? { matches: await verifyPassword(job.password, job.against) } : { hash: await hashPassword(job.password) };
+  } catch (error) {
+    return { error: String(error) };
   }
 }

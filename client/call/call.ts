@@ -1,7 +1,7 @@
 // One meeting as seen from this browser: signalling, the mesh and the local media, and the
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
-import { MAX_REJOIN_PARTICIPANTS, type ClientMessage, type ErrorCode, type IceServer, type Participant, type ParticipantId, type Rejoin, type RoomSettings, type ServerMessage } from '../../signal/protocol.js';
+import { CloseCode, MAX_REJOIN_PARTICIPANTS, type ClientMessage, type ErrorCode, type IceServer, type Participant, type ParticipantId, type Rejoin, type RoomSettings, type ServerMessage } from '../../signal/protocol.js';
 import { ActiveSpeaker } from './active-speaker.js';
 import { PairWatch, type PairProblem } from './pair-watch.js';
 import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
@@ -657,7 +657,7 @@ export class Call {
 
   private onServerClosed(code: number): void {
     if (this.current.phase === 'joining' || this.current.phase === 'waiting') {
-      this.end('failed', code === 4001 ? 'version-mismatch' : 'unreachable');
+      this.end('failed', code === CloseCode.VersionMismatch ? 'version-mismatch' : 'unreachable');
       return;
     }
     if (this.current.phase !== 'joined') return;
@@ -665,9 +665,9 @@ export class Call {
     this.signalling = null;
     this.update({ serverConnected: false });
     this.rejoining = null;
-    if (code === 4001 || code === 4008) return;
+    if (code === CloseCode.VersionMismatch || code === CloseCode.RateLimited) return;
     // 1001: the server is shutting down on purpose (a restart): come back soon, from the first step.
-    if (code === 1001) this.reconnectAttempts = 0;
+    if (code === CloseCode.GoingAway) this.reconnectAttempts = 0;
     // Jittered exponential backoff, 0.5 s doubling to at most 5 s (then 2.5–5 s apart, so a
     // restarted server is not stampeded and a call is back in the meeting within ~5 s of it).
     const delay = Math.min(5_000, 500 * 2 ** Math.min(this.reconnectAttempts, 10)) * (0.5 + Math.random() / 2);

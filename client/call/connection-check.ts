@@ -55,7 +55,7 @@ export async function runConnectionCheck(url: string, onUpdate: (report: CheckRe
   return report;
 }
 
-/** Joins a throwaway meeting: credentials for the relay are only handed to participants. */
+/** Joins a throwaway meeting and asks for relay credentials: they are only handed to participants. */
 function fetchIceServers(url: string): Promise<IceServer[]> {
   return new Promise((resolve, reject) => {
     const room = 'connection-check-' + crypto.getRandomValues(new Uint32Array(2)).join('');
@@ -70,7 +70,10 @@ function fetchIceServers(url: string): Promise<IceServer[]> {
     const client: SignallingClient = new SignallingClient(url, {
       onMessage(message: ServerMessage) {
         if (message.type === 'welcome') client.send({ type: 'join', room, name: 'Connection check' });
-        else if (message.type === 'joined') finish(message.iceServers);
+        // Alone in a meeting, no relay credentials come with `joined` (a lone member has no call to
+        // relay): the check asks once, which the server allows a few times per address.
+        else if (message.type === 'joined') message.iceServers.length > 0 ? finish(message.iceServers) : client.send({ type: 'ice-servers' });
+        else if (message.type === 'ice-servers') finish(message.iceServers);
         else if (message.type === 'error') finish(null);
       },
       onClose: () => finish(null),

@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { Participant } from '../../signal/protocol.js';
+import type { Knocker, Participant } from '../../signal/protocol.js';
 import type { Call, CallState } from '../call/call.js';
 import { useT } from './i18n-context.js';
 
@@ -44,6 +44,7 @@ export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; 
             {state.lobby.map((p) => (
               <li key={p.id}>
                 <span class="name">{p.name}</span>
+                {(p as Knocker).passwordUnchecked && <p class="hint warning" data-password-unchecked="true">{t('people.passwordUnchecked')}</p>}
                 <LobbyActions call={call} participant={p} />
               </li>
             ))}

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../signal/protocol.js';
 import type { Call, CallState } from '../call/call.js';
 import { useT } from './i18n-context.js';
 
@@ -58,16 +59,29 @@ export function ShareDialog({ call, state, onClose }: { call: Call; state: CallS
           <form
             onSubmit={(event) => {
               event.preventDefault();
-              if (newPassword.length === 0) return;
+              // The server refuses shorter ones too (invalid-password): guessing must stay infeasible.
+              if (newPassword.length < MIN_PASSWORD_LENGTH) return;
               call.setPassword(newPassword);
               setNewPassword('');
             }}
           >
             <label for="new-password">{t('share.passwordLabel')}</label>
             <div class="row">
-              <input id="new-password" type="password" autocomplete="new-password" maxLength={128} value={newPassword} onInput={(event) => setNewPassword(event.currentTarget.value)} />
+              <input
+                id="new-password"
+                type="password"
+                autocomplete="new-password"
+                minLength={MIN_PASSWORD_LENGTH}
+                maxLength={MAX_PASSWORD_LENGTH}
+                aria-describedby="new-password-rule"
+                value={newPassword}
+                onInput={(event) => setNewPassword(event.currentTarget.value)}
+              />
               <button type="submit">{t(state.settings.hasPassword ? 'share.passwordChange' : 'share.passwordSet')}</button>
             </div>
+            <p id="new-password-rule" class="hint" data-password-too-short={newPassword.length > 0 && newPassword.length < MIN_PASSWORD_LENGTH ? 'true' : undefined}>
+              {t('share.passwordTooShort', { min: String(MIN_PASSWORD_LENGTH) })}
+            </p>
           </form>
           {state.settings.hasPassword && <button onClick={() => call.setPassword(null)}>{t('share.passwordRemove')}</button>}
         </section>

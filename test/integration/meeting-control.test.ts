@@ -71,7 +71,7 @@ describe('moderator rights and passwords on the real server', () => {
     const room = freshRoom();
     const ada = await client('ada');
     await ada.join(room, 'Ada');
-    ada.send({ type: 'set-password', password: 'secret' });
+    ada.send({ type: 'set-password', password: 'open-sesame' });
     await ada.next('room-settings', 5000);
 
     const guesser = await client('guesser');
@@ -83,7 +83,7 @@ describe('moderator rights and passwords on the real server', () => {
     expect(codes.slice(0, 10)).toEqual(Array(10).fill('wrong-password'));
     expect(codes.slice(10)).toEqual(['too-many-attempts', 'too-many-attempts']);
     // Even the right password waits now: the throttle does not reveal which guess was right.
-    guesser.send({ type: 'join', room, name: 'Guesser', password: 'secret' });
+    guesser.send({ type: 'join', room, name: 'Guesser', password: 'open-sesame' });
     await expect(guesser.next('error', 5000)).resolves.toMatchObject({ code: 'too-many-attempts' });
   }
 

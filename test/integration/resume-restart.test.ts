@@ -69,7 +69,7 @@ describe('a restarted signalling server', () => {
     await expect(bobBack.client.next('moderator-changed')).resolves.toEqual({ type: 'moderator-changed', moderator: ada.id });
 
     // The moderator sets a password; a stranger does not get in past it.
-    adaBack.client.send({ type: 'set-password', password: 'sesame' });
+    adaBack.client.send({ type: 'set-password', password: 'open-sesame' });
     await adaBack.client.next('room-settings', 5000);
     const eve = await greetedClient(second.wsUrl, 'eve');
     clients.push(eve);

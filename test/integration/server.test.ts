@@ -376,28 +376,49 @@ describe('limits an operator sets', () => {
     await expect(dan.next('error')).resolves.toMatchObject({ code: 'room-full' });
   });
 
-  it('hands each joiner the ICE servers minted for them', async () => {
+  // Issue 11, attack 8: relay credentials only where a call needs them. Before, the lone first
+  // member of any new meeting name got some, so anyone could collect credentials and fill the relay.
+  it('hands relay credentials to a call, not to someone alone in a new meeting: the first member gets them just before the second arrives', async () => {
     server = await startTestServer({ iceServersFor: (id) => [{ urls: ['turn:127.0.0.1:10000'], username: `user-${id}`, credential: 'secret' }] });
     const ada = await browser(server, 'ada');
+    const bob = await browser(server, 'bob');
 
-    const joined = await ada.join('ice', 'Ada');
+    expect((await ada.join('ice', 'Ada')).iceServers).toEqual([]);
+    const bobJoined = await bob.join('ice', 'Bob');
 
-    expect(joined.iceServers).toEqual([{ urls: ['turn:127.0.0.1:10000'], username: `user-${ada.id}`, credential: 'secret' }]);
+    expect(bobJoined.iceServers).toEqual([{ urls: ['turn:127.0.0.1:10000'], username: `user-${bob.id}`, credential: 'secret' }]);
+    await ada.next('participant-joined');
+    const [iceServers, joined] = ada.received.filter((m) => m.type === 'ice-servers' || m.type === 'participant-joined');
+    expect(iceServers).toEqual({ type: 'ice-servers', iceServers: [{ urls: ['turn:127.0.0.1:10000'], username: `user-${ada.id}`, credential: 'secret' }] });
+    expect(joined).toMatchObject({ type: 'participant-joined', participant: { id: bob.id } });
   });
 
-  it('mints fresh relay credentials for a member who asks, and none for anyone outside a meeting', async () => {
+  it('mints fresh relay credentials for a member who asks, a few for someone alone (the connection check), none for anyone outside a meeting', async () => {
     let minted = 0;
     server = await startTestServer({ iceServersFor: (id) => [{ urls: ['turn:127.0.0.1:10000'], username: `${++minted}:${id}`, credential: 'secret' }] });
     const ada = await browser(server, 'ada');
+    const bob = await browser(server, 'bob');
     const eve = await browser(server, 'eve');
 
     eve.send({ type: 'ice-servers' });
     await expect(eve.next('error')).resolves.toMatchObject({ code: 'not-in-room' });
     expect(minted).toBe(0);
 
+    // Alone in a meeting (as the connection check page is): a few, then rate-limited.
+    await eve.join('check-eve', 'Eve');
+    const codes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      eve.send({ type: 'ice-servers' });
+      codes.push((await eve.next((m) => m.type === 'ice-servers' || m.type === 'error')).type);
+    }
+    expect(codes).toEqual(['ice-servers', 'ice-servers', 'ice-servers', 'ice-servers', 'error', 'error']);
+
     await ada.join('ice', 'Ada');
+    await bob.join('ice', 'Bob');
+    await ada.next('ice-servers');
+    const before = minted;
     ada.send({ type: 'ice-servers' });
-    await expect(ada.next('ice-servers')).resolves.toEqual({ type: 'ice-servers', iceServers: [{ urls: ['turn:127.0.0.1:10000'], username: `2:${ada.id}`, credential: 'secret' }] });
+    await expect(ada.next('ice-servers')).resolves.toEqual({ type: 'ice-servers', iceServers: [{ urls: ['turn:127.0.0.1:10000'], username: `${before + 1}:${ada.id}`, credential: 'secret' }] });
   });
 
   it('closes the socket of a message over maxMessageBytes and keeps serving the others', async () => {
@@ -501,7 +522,7 @@ describe('serving the app over HTTP', () => {
   it('refuses POST with 405', async () => {
     const res = await fetch(`${server.url}/some-meeting`, { method: 'POST', body: 'x' });
     expect(res.status).toBe(405);
-    expect(res.headers.get('allow')).toBe('GET');
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
     await res.arrayBuffer();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ERROR_CODES,
+  MIN_PASSWORD_LENGTH,
   ProtocolError,
   parseClientMessage,
   parseServerMessage,
@@ -55,7 +56,7 @@ describe('parseClientMessage: what a browser may send', () => {
       { type: 'candidate', candidate: { candidate: 'candidate:1 1 udp 2122260223 10.0.0.2 54321 typ host', sdpMid: '0', sdpMLineIndex: 0 } },
       { type: 'renegotiate', renegotiate: true },
       { type: 'restart-ice' },
-      { type: 'transceiverRequest', transceiverRequest: { kind: 'video', init: { direction: 'recvonly' } } },
+      { type: 'transceiverRequest', transceiverRequest: { kind: 'video' } },
     ];
     for (const data of datas) {
       expect(parseClientMessage({ type: 'signal', to: 'pA_b-9', data })).toEqual({ type: 'signal', to: 'pA_b-9', data });
@@ -178,8 +179,48 @@ describe('parseSignalData: what simple-peer hands over', () => {
     ['renegotiate that is not true', { type: 'renegotiate', renegotiate: 'yes' }],
     ['a transceiver request for a data kind', { type: 'transceiverRequest', transceiverRequest: { kind: 'data' } }],
     ['a transceiver request without the request', { type: 'transceiverRequest' }],
-    ['a transceiver request with a string init', { type: 'transceiverRequest', transceiverRequest: { kind: 'audio', init: 'sendrecv' } }],
   ])('refuses %s', (_, raw) => expectRefused(() => parseSignalData(raw), 'bad-message'));
+
+  // Issue 11, attack 1: an init nested 8,000 deep passed and overflowed JSON.stringify on relay.
+  it("drops a transceiver request's init, however deeply it nests, so nothing a client nested is relayed", () => {
+    // Written out as text: JSON.stringify itself cannot make it (that is the crash).
+    const deep = '['.repeat(8000) + ']'.repeat(8000);
+    for (const init of ['{"direction":"recvonly"}', '"sendrecv"', deep, `{"nested":${deep}}`]) {
+      const raw = `{"type":"signal","to":"bob","data":{"type":"transceiverRequest","transceiverRequest":{"kind":"audio","init":${init}}}}`;
+      const parsed = parseClientMessage(raw);
+      expect(parsed).toEqual({ type: 'signal', to: 'bob', data: { type: 'transceiverRequest', transceiverRequest: { kind: 'audio' } } });
+      expect(() => JSON.stringify(parsed)).not.toThrow();
+    }
+  });
+
+  it('hands on only values it rebuilt: a deep value in any field is refused or dropped', () => {
+    const deep = '{"a":'.repeat(8000) + '1' + '}'.repeat(8000);
+    const raws = [
+      `{"type":"signal","to":"bob","data":{"type":"candidate","candidate":{"candidate":"c","sdpMid":${deep}}}}`,
+      `{"type":"signal","to":"bob","data":{"type":"offer","sdp":"v=0","extra":${deep}}}`,
+      `{"type":"join","room":"team","name":"Ada","rejoin":{"participants":[${deep}]}}`,
+      `{"type":"hello","version":1,"extra":${deep}}`,
+    ];
+    for (const raw of raws) {
+      let parsed: unknown;
+      try {
+        parsed = parseClientMessage(raw);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ProtocolError);
+        continue;
+      }
+      expect(JSON.stringify(parsed).length).toBeLessThan(200);
+    }
+  });
+
+  it('refuses a meeting password shorter than MIN_PASSWORD_LENGTH with invalid-password', () => {
+    expectRefused(() => parseClientMessage({ type: 'set-password', password: 'x'.repeat(MIN_PASSWORD_LENGTH - 1) }), 'invalid-password');
+    expect(parseClientMessage({ type: 'set-password', password: 'x'.repeat(MIN_PASSWORD_LENGTH) })).toEqual({ type: 'set-password', password: 'x'.repeat(MIN_PASSWORD_LENGTH) });
+  });
+
+  it('keeps the moderator told that a knocker\'s password was not checked', () => {
+    expect(parseServerMessage({ type: 'knocking', participant: { id: 'p1', name: 'Ada', passwordUnchecked: true } })).toEqual({ type: 'knocking', participant: { id: 'p1', name: 'Ada', passwordUnchecked: true } });
+  });
 });
 
 describe('parseServerMessage: what the browser accepts from the server', () => {

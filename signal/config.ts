@@ -3,6 +3,7 @@
 // validated with an error that names the setting. Ranges and defaults live in settings.ts.
 
 import { isIPv4 } from 'node:net';
+import { CONFIG_ORIGIN, footerLinkTarget } from './links.js';
 import type { RateLimit } from './rate-limit.js';
 import { SETTINGS, type BooleanSetting, type ChoiceSetting, type IntegerSetting, type ListSetting, type TextSetting } from './settings.js';
 
@@ -277,17 +278,11 @@ function webOrigin(name: string, raw: string): string {
   return url.origin;
 }
 
-/** Footer links are followed by users: only web addresses or paths on this server. */
+/** Footer links are followed by users: only https: addresses or paths on this server (see links.ts). */
 function link<K extends string>(env: Env, setting: TextSetting, key: K): Partial<Record<K, string>> {
   const raw = text(env, setting);
   if (raw === undefined) return {};
-  if (/^\/(?!\/)/.test(raw)) return { [key]: raw } as Record<K, string>;
-  let url: URL | undefined;
-  try {
-    url = new URL(raw);
-  } catch {
-    url = undefined;
-  }
-  if (!url || !['http:', 'https:'].includes(url.protocol)) throw new ConfigError(setting.env, `"${raw}" is not an http(s) address or a path starting with /`);
-  return { [key]: url.href } as Record<K, string>;
+  const target = footerLinkTarget(raw, CONFIG_ORIGIN);
+  if (target === undefined) throw new ConfigError(setting.env, `"${raw}" is not an https:// address or a path on this server starting with /`);
+  return { [key]: target } as Record<K, string>;
 }

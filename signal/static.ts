@@ -92,6 +92,11 @@ export const SECURITY_HEADERS: ReadonlyArray<[string, string]> = [
   ['X-Content-Type-Options', 'nosniff'],
   ['Referrer-Policy', 'no-referrer'],
   ['Permissions-Policy', 'camera=(self), microphone=(self), display-capture=(self)'],
+  // A page of another site that opens Treff in a window gets no handle on it (no window.opener
+  // games with a running call), and no other site may embed Treff's answers (scripts, JSON) as
+  // no-cors subresources, which would put them in that site's process (Spectre).
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
 ];
 
 /** The headers for every response: SECURITY_HEADERS, plus HSTS when the response goes out over TLS. */

@@ -162,4 +162,10 @@ describe('security headers', () => {
     expect(csp).not.toContain('unsafe-inline');
     expect(headers.get('X-Content-Type-Options')).toBe('nosniff');
   });
+
+  it('isolate the app from other sites: no opener handle, no cross-origin embedding of its answers', () => {
+    const headers = new Map(SECURITY_HEADERS);
+    expect(headers.get('Cross-Origin-Opener-Policy')).toBe('same-origin');
+    expect(headers.get('Cross-Origin-Resource-Policy')).toBe('same-origin');
+  });
 });

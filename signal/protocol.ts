@@ -452,5 +452,6 @@ export function parseServerMessage(raw: unknown): ServerMessage {
 
 // The `never` parameter makes the compiler reject a switch above that forgets a message type.
 function unknownType(type: never): never {
-  fail(`unknown message type "${String(type)}"`);
+  // Echoed back in the error: only a bounded, harmless part of what the client sent.
+  fail(`unknown message type "${String(type).slice(0, 40).replace(/[^\w-]/g, '?')}"`);
 }

@@ -47,6 +47,8 @@ export interface Connection {
   superseded: boolean;
   /** The one password hash this connection may have queued or running. */
   hashing: HashJob | undefined;
+  /** Signals refused because their receiver is not keeping up: the sender is told now and then, not each time. */
+  refusedForSlowReceiver: number;
 }
 
 export interface SessionOptions {
@@ -127,7 +129,7 @@ export class Session {
       this.perBlock.set(block, fromBlock + 1);
       this.options.counters.inc('connectionsOpened');
       const { limits } = this.options;
-      this.connections.set(ref, { ref, address: socket.address, block, host: socket.host, id: undefined, bucket: newBucket(limits.rate, now), superseded: false, hashing: undefined });
+      this.connections.set(ref, { ref, address: socket.address, block, host: socket.host, id: undefined, bucket: newBucket(limits.rate, now), superseded: false, hashing: undefined, refusedForSlowReceiver: 0 });
     });
   }
 
@@ -231,7 +233,7 @@ export class Session {
       case 'join':
         return this.door.join(connection, id, msg, now);
       case 'signal':
-        return this.relay(id, msg.to, msg.data, now);
+        return this.relay(connection, id, msg.to, msg.data, now);
       case 'leave':
         this.door.withdraw(connection, now);
         this.credentialed.delete(id);
@@ -307,12 +309,16 @@ export class Session {
     this.byParticipant.set(id, connection);
   }
 
-  private relay(from: ParticipantId, to: ParticipantId, data: Extract<ClientMessage, { type: 'signal' }>['data'], now: number): void {
+  private relay(connection: Connection, from: ParticipantId, to: ParticipantId, data: Extract<ClientMessage, { type: 'signal' }>['data'], now: number): void {
     const outbox = this.options.rooms.relay(from, to, data);
     const receiver = this.byParticipant.get(to);
     if (receiver && this.options.backlog(receiver.ref) > SLOW_RECEIVER_BYTES) {
-      throw new ProtocolError('rate-limited', 'that participant is not keeping up with your messages: slow down');
+      // Dropped; the sender hears of it on the first and every 100th, so the refusals cannot flood it in turn.
+      if (connection.refusedForSlowReceiver++ % 100 === 0) throw new ProtocolError('rate-limited', 'that participant is not keeping up with your messages: slow down');
+      this.options.counters.inc('refusals', 'slow-receiver');
+      return;
     }
+    connection.refusedForSlowReceiver = 0;
     this.deliver(outbox, now);
   }
 

@@ -354,9 +354,13 @@ describe.skipIf(!existsSync(NGINX))('behind the documented nginx', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('passes a plain GET and HEAD', async () => {
+  it('passes a plain GET and HEAD, naming no version of anything', async () => {
     const { responses } = await raw(port, `HEAD / HTTP/1.1\r\nHost: meet.example.org\r\n\r\n` + get('/', 'meet.example.org'), 2, [true, false]);
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    for (const response of responses) {
+      expect(header(response, 'server')).toEqual(['nginx']);
+      expect(header(response, 'uwebsockets')).toEqual([]);
+    }
   });
 
   it.each([

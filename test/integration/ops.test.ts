@@ -137,7 +137,7 @@ describe('configuration an operator gets wrong', () => {
     }, /Invalid setting TREFF_TLS_KEY: .* is not the key of the certificate/],
     ['a redirect without HTTPS', () => ({ env: { TREFF_HTTP_REDIRECT_PORT: '80' } }), /Invalid setting TREFF_HTTP_REDIRECT_PORT: redirecting to HTTPS needs/],
     ['an allowed origin with a path', () => ({ env: { TREFF_ALLOWED_ORIGINS: 'https://intranet.example.org/treff' } }), /Invalid setting TREFF_ALLOWED_ORIGINS: "https:\/\/intranet\.example\.org\/treff" is not an origin/],
-    ['a footer link that is not a web address', () => ({ env: { TREFF_PRIVACY_URL: 'javascript:alert(1)' } }), /Invalid setting TREFF_PRIVACY_URL: "javascript:alert\(1\)" is not an http\(s\) address/],
+    ['a footer link that is not a web address', () => ({ env: { TREFF_PRIVACY_URL: 'javascript:alert(1)' } }), /Invalid setting TREFF_PRIVACY_URL: "javascript:alert\(1\)" is not an https:\/\/ address/],
     ['a short metrics token', () => ({ env: { TREFF_METRICS_TOKEN: 'abc' } }), /Invalid setting TREFF_METRICS_TOKEN: must be at least 16 characters/],
     ['an unreadable TURN secret file', () => ({ env: { TREFF_TURN_SECRET_FILE: join(dir, 'no-secret') } }), /Invalid setting TREFF_TURN_SECRET_FILE: cannot read/],
   ])('stops at %s with a message naming the setting', async (_, make, expected) => {

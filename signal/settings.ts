@@ -56,9 +56,9 @@ export const SETTINGS = {
   // The server
   host: text({ env: 'TREFF_HOST', key: 'host', default: '0.0.0.0', help: 'address to listen on' }),
   port: integer({ env: 'TREFF_PORT', key: 'port', default: 8080, min: 0, max: 65535, help: 'HTTP(S) and WebSocket port' }),
-  publicHost: text({ env: 'TREFF_PUBLIC_HOST', key: 'publicHost', default: undefined, help: 'host name users type, e.g. meet.example.org; shown at start, used for redirects and allowed as WebSocket origin' }),
+  publicHost: text({ env: 'TREFF_PUBLIC_HOST', key: 'publicHost', default: undefined, help: 'host name users type, e.g. meet.example.org; shown at start, used for redirects; when set, only this name (its allowed origins and loopback) is served and may open the WebSocket (DNS rebinding): set it on every networked install' }),
   staticDir: text({ env: 'TREFF_STATIC_DIR', key: 'staticDir', default: undefined, defaultText: 'dist/client', help: 'the built client' }),
-  dataDir: text({ env: 'TREFF_DATA_DIR', key: 'dataDir', default: 'data', help: 'where the TURN secret, the moderator key secret, the generated coturn configuration and `npm run cert` certificates live' }),
+  dataDir: text({ env: 'TREFF_DATA_DIR', key: 'dataDir', default: 'data', help: 'where the TURN secret, the meeting store (each running meeting\'s password hash, lock, lobby, moderator and member ids, kept across restarts), the generated coturn configuration and `npm run cert` certificates live' }),
   // HTTPS
   tlsCert: text({ env: 'TREFF_TLS_CERT', key: 'tls.cert', default: undefined, help: 'certificate (PEM, full chain) to serve HTTPS directly; reloaded on SIGHUP' }),
   tlsKey: text({ env: 'TREFF_TLS_KEY', key: 'tls.key', default: undefined, help: 'private key (PEM) of that certificate' }),
@@ -81,9 +81,9 @@ export const SETTINGS = {
   allowedOrigins: list({ env: 'TREFF_ALLOWED_ORIGINS', key: 'allowedOrigins', help: 'further web origins (https://host[:port]) whose pages may open the WebSocket; the page\'s own origin always may' }),
   trustProxy: boolean({ env: 'TREFF_TRUST_PROXY', key: 'trustProxy', default: false, help: 'behind a reverse proxy: take the client address from its X-Forwarded-For header (for the per-address limit)' }),
   // What the client shows
-  privacyUrl: text({ env: 'TREFF_PRIVACY_URL', key: 'footerLinks.privacy', default: undefined, help: 'link to the privacy notice, in the footer' }),
-  imprintUrl: text({ env: 'TREFF_IMPRINT_URL', key: 'footerLinks.imprint', default: undefined, help: 'link to the imprint (Impressum), in the footer' }),
-  helpUrl: text({ env: 'TREFF_HELP_URL', key: 'footerLinks.help', default: undefined, help: 'link to the town\'s help page, in the footer' }),
+  privacyUrl: text({ env: 'TREFF_PRIVACY_URL', key: 'footerLinks.privacy', default: undefined, help: 'link to the privacy notice, in the footer (https: or a /path on this server)' }),
+  imprintUrl: text({ env: 'TREFF_IMPRINT_URL', key: 'footerLinks.imprint', default: undefined, help: 'link to the imprint (Impressum), in the footer (https: or a /path on this server)' }),
+  helpUrl: text({ env: 'TREFF_HELP_URL', key: 'footerLinks.help', default: undefined, help: 'link to the town\'s help page, in the footer (https: or a /path on this server)' }),
   defaultLanguage: choice({ env: 'TREFF_DEFAULT_LANGUAGE', key: 'defaultLanguage', values: LANGUAGES, default: 'en', help: 'language for browsers that prefer none of Treff\'s languages' }),
   // Operations
   logLevel: choice({ env: 'TREFF_LOG_LEVEL', key: 'logLevel', values: LOG_LEVELS, default: 'info', help: 'least important log lines written (JSON, one per line, to stdout)' }),

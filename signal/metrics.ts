@@ -23,6 +23,7 @@ export const FAMILIES = {
   refusals: { name: 'treff_refusals_total', type: 'counter', help: 'requests and messages refused, by reason (protocol error code or connection refusal)', label: 'reason' },
   handlerFailures: { name: 'treff_handler_failures_total', type: 'counter', help: 'messages or results whose handling failed unexpectedly; only that connection was closed (1011), by stage', label: 'stage' },
   passwordHashes: { name: 'treff_password_hashes_total', type: 'counter', help: 'scrypt hashes started (password checks and new passwords)' },
+  passwordHashesFinished: { name: 'treff_password_hashes_finished_total', type: 'counter', help: 'scrypt hashes finished, whether their result was still wanted or not' },
   tlsReloads: { name: 'treff_tls_reloads_total', type: 'counter', help: 'certificate reloads on SIGHUP, by result', label: 'result' },
   tlsExpiry: { name: 'treff_tls_certificate_expiry_timestamp_seconds', type: 'gauge', help: 'when the served certificate expires (Unix time)' },
   relayUp: { name: 'treff_relay_up', type: 'gauge', help: '1 when the TURN relay is running (or external), 0 otherwise' },

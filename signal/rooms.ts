@@ -54,6 +54,8 @@ export interface JoinOptions {
   rejoin?: Rejoin;
   /** The joiner sends no video. */
   audioOnly?: boolean;
+  /** The moderator already let this joiner in (a knock the server took while guessing was throttled): no second knock. */
+  admitted?: boolean;
 }
 
 const DEFAULT_RECLAIM_GRACE_MS = 60_000;
@@ -81,6 +83,11 @@ export class Rooms {
 
   get participantCount(): number {
     return this.roomOfMember.size;
+  }
+
+  /** Who moderates a running meeting (after a restart, possibly someone not back yet). */
+  moderatorOf(roomName: string): ParticipantId | undefined {
+    return this.rooms.get(roomName)?.moderator;
   }
 
   /** The room name a participant is in, if any. */
@@ -146,7 +153,7 @@ export class Rooms {
       this.store.take(roomName);
       this.rooms.set(roomName, room);
     }
-    if (!reclaim && !returning && room.lobby) {
+    if (!reclaim && !returning && room.lobby && !options.admitted) {
       room.waiting.set(id, { ...participant, iceServers });
       this.roomOfWaiting.set(id, room);
       return [

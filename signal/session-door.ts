@@ -72,8 +72,6 @@ export class Door {
   private readonly removals = new Map<string, number>();
   /** Joiners knocking because the meeting's guess budget is spent (Rooms' lobby is for checked joiners). */
   private readonly waiting = new Map<ParticipantId, Waiting>();
-  /** Each meeting's moderator as the room outboxes told it (Rooms has no getter for it). */
-  private readonly moderators = new Map<string, ParticipantId>();
 
   constructor(private readonly options: DoorOptions) {
     this.knocks = new SlidingWindow({ maxFailures: options.knocksPerAddress, windowMs: 10 * MINUTE });
@@ -116,6 +114,7 @@ export class Door {
   }
 
   hashFinished(job: HashJob, outcome: HashOutcome, now: number): void {
+    this.options.counters.inc('passwordHashesFinished');
     for (const next of this.queue.finished(job)) this.options.emit({ type: 'hash', job: next });
     const connection = this.options.connection(job.connection);
     if (connection?.hashing === job) connection.hashing = undefined;
@@ -138,7 +137,7 @@ export class Door {
     const joiner = this.options.connection(waiting.connection);
     if (!joiner) return true;
     // The moderator vouches for them: past the password (seats and lock still apply).
-    this.enter(joiner, id, waiting.join, true, now);
+    this.enter(joiner, id, waiting.join, true, now, true);
     this.waiting.delete(id);
     return true;
   }
@@ -175,24 +174,17 @@ export class Door {
     if (block !== undefined) this.removals.set(`${room}\n${block}`, now + REMOVAL_MS);
   }
 
-  moderatorIs(room: string, moderator: ParticipantId): void {
-    this.moderators.set(room, moderator);
-  }
-
   /** A new moderator also learns who knocks because of the throttle. */
   resendKnocks(moderator: ParticipantId): void {
     const room = this.options.rooms.roomOf(moderator);
     const connection = this.options.connectionOf(moderator);
     if (room === undefined || !connection) return;
-    this.moderators.set(room, moderator);
     for (const [id, waiting] of this.waiting) if (waiting.room === room) this.options.send(connection, { type: 'knocking', participant: knocker(id, waiting.join) });
   }
 
   prune(now: number): void {
     for (const window of [this.guessesByBlock, this.guessesByRoom, this.joins, this.knocks, this.setPasswords]) window.prune(now);
     for (const [key, until] of this.removals) if (now > until) this.removals.delete(key);
-    const { rooms } = this.options;
-    for (const [room, moderator] of this.moderators) if (rooms.roomOf(moderator) !== room) this.moderators.delete(room);
     const hashing = new Set<string>();
     for (const ref of this.nextPassword.keys()) hashing.add(this.nextPassword.get(ref)!.room);
     for (const room of this.passwordVersion.keys()) if (!hashing.has(room) && !this.queue.has((job) => job.kind === 'set' && job.room === room)) this.passwordVersion.delete(room);
@@ -221,9 +213,9 @@ export class Door {
   }
 
   /** Into the meeting (or Rooms' lobby), within the address's knock budget. */
-  private enter(connection: Connection, id: ParticipantId, join: Join, passwordVerified: boolean, now: number): void {
+  private enter(connection: Connection, id: ParticipantId, join: Join, passwordVerified: boolean, now: number, admitted = false): void {
     const { rooms } = this.options;
-    const options = { passwordVerified, now, ...(join.moderatorKey ? { moderatorKey: join.moderatorKey } : {}), ...(join.rejoin ? { rejoin: join.rejoin } : {}), audioOnly: join.audioOnly === true };
+    const options = { passwordVerified, admitted, now, ...(join.moderatorKey ? { moderatorKey: join.moderatorKey } : {}), ...(join.rejoin ? { rejoin: join.rejoin } : {}), audioOnly: join.audioOnly === true };
     const outbox = rooms.join(id, join.room, join.name, [], options);
     const knocked = outbox.some(({ to, message }) => to === id && message.type === 'lobby-waiting');
     if (knocked && !this.knocks.take(connection.block, now)) {
@@ -257,7 +249,7 @@ export class Door {
   }
 
   private presentModerator(room: string): Connection | undefined {
-    const moderator = this.moderators.get(room);
+    const moderator = this.options.rooms.moderatorOf(room);
     if (moderator === undefined || this.options.rooms.roomOf(moderator) !== room) return undefined;
     return this.options.connectionOf(moderator);
   }

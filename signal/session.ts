@@ -381,7 +381,6 @@ export class Session {
       switch (message.type) {
         case 'joined':
           counters.inc('joins');
-          this.door.moderatorIs(message.room, message.moderator);
           if ((message.participants.length > 0 || to === rejoiner) && !this.credentialed.has(to)) message = { ...message, iceServers: this.mint(to, now) };
           break;
         case 'participant-joined':
@@ -390,11 +389,6 @@ export class Session {
             if (iceServers.length > 0) this.send(to, { type: 'ice-servers', iceServers });
           }
           break;
-        case 'moderator-changed': {
-          const room = this.options.rooms.roomOf(to);
-          if (room !== undefined) this.door.moderatorIs(room, message.moderator);
-          break;
-        }
         case 'moderator-key':
           this.door.resendKnocks(to);
           break;

@@ -116,6 +116,26 @@ describe('hostile signalling (issue 11)', () => {
     await expect(cyd.next('joined')).resolves.toMatchObject({ participants: [{ id: ada.id }] });
   });
 
+  it('attack 6, with the lobby on: a knocker the moderator admitted past the spent budget is in at once, not asked to knock again', async () => {
+    const at = await server();
+    const ada = await protectedMeeting(at, 'lobbied');
+    ada.send({ type: 'lobby', enabled: true });
+    await ada.next('room-settings');
+    for (const address of ['203.0.113.10', '203.0.113.11', '203.0.113.12']) {
+      const eve = await from(at, address, `eve@${address}`);
+      for (let i = 0; i < 10; i++) {
+        eve.send({ type: 'join', room: 'lobbied', name: 'Eve', password: `guess ${address} ${i}` });
+        await expect(eve.next('error', 5000)).resolves.toMatchObject({ code: 'wrong-password' });
+      }
+    }
+    const cyd = await from(at, '198.51.100.20', 'cyd');
+    cyd.send({ type: 'join', room: 'lobbied', name: 'Cyd', password: PASSWORD });
+    await expect(ada.next('knocking')).resolves.toMatchObject({ participant: { id: cyd.id, passwordUnchecked: true } });
+    ada.send({ type: 'admit', id: cyd.id });
+    await expect(cyd.next('joined')).resolves.toMatchObject({ participants: [{ id: ada.id }] });
+    expect(ada.received.filter((m) => m.type === 'knocking')).toHaveLength(1);
+  });
+
   it('attack 6: a whole IPv6 /64 shares one guess budget, whatever address in it guesses', async () => {
     const at = await server();
     await protectedMeeting(at, 'v6');
@@ -137,10 +157,14 @@ describe('hostile signalling (issue 11)', () => {
     const ada = await from(at, '192.0.2.1', 'ada');
     await ada.join('changeable', 'Ada');
 
+    const finished = at.server.counters.get('passwordHashesFinished');
     ada.send({ type: 'set-password', password: PASSWORD });
     ada.send({ type: 'set-password', password: null });
-    // Long enough for the first password's hash to land (~60 ms; more on a busy machine).
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Until the first password's hash has landed (~60 ms; more on a busy machine), bounded.
+    for (const deadline = Date.now() + 15_000; at.server.counters.get('passwordHashesFinished') === finished; ) {
+      if (Date.now() > deadline) throw new Error('the password hash never finished');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
 
     expect(at.server.rooms.passwordHashFor('changeable', { id: 'a-stranger' }, Date.now())).toBeNull();
 

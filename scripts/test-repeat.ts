@@ -8,7 +8,7 @@
 // Only the project's own vitest is used (node_modules), and stress-ng from Debian (scripts/setup.sh).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
@@ -23,6 +23,8 @@ interface Options {
   json: string | undefined;
   /** Leave out the tests that passed every run. */
   failedOnly: boolean;
+  /** Only the tests whose name matches (vitest -t). */
+  grep: string | undefined;
 }
 
 const USAGE = `usage: npm run test:repeat -- [--runs N] [--stress] [--stress-workers K] [--max-minutes M] [--logs DIR] [--json FILE] <files or folders…>
@@ -31,10 +33,12 @@ const USAGE = `usage: npm run test:repeat -- [--runs N] [--stress] [--stress-wor
   --max-minutes M   stop starting runs after M minutes, and end a run still going then (default 60)
   --logs DIR        keep every run's vitest output (run-1.log, …) in DIR
   --json FILE       also write the table as JSON
-  --failed-only     list only the tests that failed at least once`;
+  --failed-only     list only the tests that failed at least once
+  --grep PATTERN    only the tests whose name matches (vitest -t)
+  --logs DIR also keeps each run's JSON report (run-1.json, …): the failures in full, with stacks`;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { runs: 3, stress: false, stressWorkers: 2, maxMinutes: 60, files: [], keepLogs: undefined, json: undefined, failedOnly: false };
+  const options: Options = { runs: 3, stress: false, stressWorkers: 2, maxMinutes: 60, files: [], keepLogs: undefined, json: undefined, failedOnly: false, grep: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const value = () => {
@@ -54,6 +58,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--logs') options.keepLogs = value();
     else if (arg === '--json') options.json = value();
     else if (arg === '--failed-only') options.failedOnly = true;
+    else if (arg === '--grep' || arg === '-t') options.grep = value();
     else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -141,9 +146,11 @@ let current: { child: ChildProcess; exited: Promise<unknown> } | undefined;
 async function runOnce(options: Options, index: number, dir: string, deadline: number): Promise<RunResult> {
   const reportFile = join(dir, `run-${index}.json`);
   const started = Date.now();
-  const child = spawn(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...options.files, '--reporter=json', `--outputFile=${reportFile}`], {
+  // The default reporter too, so a kept log shows what the tests printed (measurements, diagnostics).
+  const args = ['run', ...options.files, '--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`, ...(options.grep ? ['-t', options.grep] : [])];
+  const child = spawn(process.execPath, [join(root, 'node_modules', 'vitest', 'vitest.mjs'), ...args], {
     cwd: root,
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so a cut-off run takes its servers and browsers with it.
     detached: true,
@@ -161,7 +168,10 @@ async function runOnce(options: Options, index: number, dir: string, deadline: n
   const code = await exited;
   current = undefined;
   clearTimeout(guard);
-  if (options.keepLogs) writeFileSync(join(options.keepLogs, `run-${index}.log`), log);
+  if (options.keepLogs) {
+    writeFileSync(join(options.keepLogs, `run-${index}.log`), log);
+    if (existsSync(reportFile)) copyFileSync(reportFile, join(options.keepLogs, `run-${index}.json`));
+  }
   const seconds = Math.round((Date.now() - started) / 1000);
   let report: JsonReport | undefined;
   try {
@@ -199,6 +209,7 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const dir = mkdtempSync(join(tmpdir(), 'treff-test-repeat-'));
+  if (options.keepLogs) mkdirSync(options.keepLogs, { recursive: true });
   const deadline = Date.now() + options.maxMinutes * 60_000;
   const stress = options.stress ? startStress(options.stressWorkers, options.maxMinutes) : undefined;
   const stopStress = () => stress?.stop();

@@ -56,10 +56,20 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
   const hasAudio = Boolean(stream?.getAudioTracks().length);
   const hasVideo = Boolean(stream?.getVideoTracks().length);
 
+  /** The stream whose devices are listed (and so shown): until then Join waits, see `ready`. */
+  const [listedFor, setListedFor] = useState<MediaStream | null>(null);
+
   // Device names are readable only after access was granted, i.e. once the stream is there.
   useEffect(() => {
-    if (stream) void listDevices().then(setDevices);
+    if (stream)
+      void listDevices().then((found) => {
+        setDevices(found);
+        setListedFor(stream);
+      });
   }, [stream]);
+  // The device pickers appear above the form once listed and push Join down: enabled before they
+  // are shown, the button moved under a click aimed at it (which then hit a picker instead).
+  const ready = media !== null && (stream === null || listedFor === stream);
 
   // The preview follows the switches, and a re-opened stream starts as the switches say.
   useEffect(() => {
@@ -139,7 +149,7 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
               setInvalid(false);
             }}
           />
-          <button type="submit" class="primary" disabled={!media}>
+          <button type="submit" class="primary" disabled={!ready}>
             {t('join.join')}
           </button>
         </div>
@@ -157,7 +167,7 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
           </p>
         )}
         {audioOnlyOffered && (
-          <button type="button" class="primary audio-only" disabled={!media} onClick={(event) => submit(event, true)}>
+          <button type="button" class="primary audio-only" disabled={!ready} onClick={(event) => submit(event, true)}>
             {t('join.joinAudioOnly')}
           </button>
         )}

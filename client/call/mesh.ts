@@ -44,6 +44,8 @@ interface Link {
   heard: { packetTime: number; changedAt: number } | null;
   /** What the tile was last told: reconnecting or not. */
   shownReconnecting: boolean;
+  /** When the connection was made, for FIRST_CONNECT_GRACE_MS. */
+  startedAt: number;
 }
 
 /** How often the ICE states are looked at, for the time-based steps of recovery. */
@@ -54,6 +56,13 @@ const ICE_CHECK_MS = 500;
  * while browsers take 5–8 s to call the path 'disconnected'. Only ICE's own verdict restarts ICE.
  */
 const SILENCE_MS = 1500;
+/**
+ * A new connection may report ICE 'failed' while the other side's candidates are still trickling
+ * in: a relay-only browser whose relay refuses the other side's private addresses (as it must)
+ * fails every pair at once until the other side's relay candidate arrives, which on a loaded
+ * machine comes later. Chromium checks again when it does; the failure is final only after this.
+ */
+const FIRST_CONNECT_GRACE_MS = 10_000;
 
 export class Mesh {
   private readonly peers = new Map<ParticipantId, SimplePeer.Instance>();
@@ -106,9 +115,9 @@ export class Mesh {
       offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
     });
     this.peers.set(to, peer);
-    const link: Link = { initiator, recovery: new IceRecovery(), via: 'server', heard: null, shownReconnecting: false };
+    const link: Link = { initiator, recovery: new IceRecovery(), via: 'server', heard: null, shownReconnecting: false, startedAt: Date.now() };
     this.links.set(to, link);
-    keepThroughIceFailure(peer, () => link.recovery.recovering);
+    keepThroughIceFailure(peer, () => link.recovery.recovering || Date.now() - link.startedAt < FIRST_CONNECT_GRACE_MS);
     this.connectionTo(to)?.addEventListener('iceconnectionstatechange', () => this.checkIce(to));
     events.state(to, 'connecting');
     if (this.screen) this.switchVideo(peer, null, this.screen);
@@ -228,6 +237,10 @@ export class Mesh {
     }
     if (action === 'give-up') peer.destroy();
     else if (action) this.restartIce(id, action === 'restart-relay');
+    // A first connection still failed once its grace is over: the failure simple-peer was kept from seeing.
+    else if (!link.recovery.recovering && now - link.startedAt >= FIRST_CONNECT_GRACE_MS && (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed')) {
+      peer.destroy(new Error('Ice connection failed.'));
+    }
   }
 
   private sendSignal(to: ParticipantId, data: SignalData): void {

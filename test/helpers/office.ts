@@ -1,7 +1,7 @@
 // Real firewalled offices on this machine: network namespaces joined by veth links, each with
 // its own nftables firewall, and headless Chromium started inside them.
 //
-//   root namespace: Treff server + coturn on 10.77.0.1
+//   root namespace: Treff server + coturn on 10.77.0.1 (on free ports the firewalls are told)
 //        │ veth
 //   treff-isp (router) ── veth ── treff-office-a 10.77.1.2
 //                      └─ veth ── treff-office-b 10.77.2.2
@@ -23,8 +23,8 @@ export type OfficeName = 'a' | 'b';
 /**
  * What an office firewall lets out (towards the internet and the other office):
  * - open: everything, including direct paths to the other office
- * - udp-relay-only: TCP except to the other office and the relay; UDP only to the relay's port 10000
- * - tcp-relay-only: no UDP at all; TCP only to the signalling port and the relay's port 10000
+ * - udp-relay-only: TCP except to the other office and the relay; UDP only to the relay's port
+ * - tcp-relay-only: no UDP at all; TCP only to the signalling port and the relay's port
  * - tls-relay-only: no UDP at all; TCP only to the signalling port and the relay's TLS port
  */
 export type FirewallPolicy = 'open' | 'udp-relay-only' | 'tcp-relay-only' | 'tls-relay-only';
@@ -94,19 +94,20 @@ export function createOfficeNetwork(): void {
   }
 }
 
-/** nftables rules for an office's outgoing traffic. */
-export function firewallRules(office: OfficeName, policy: FirewallPolicy, ports: OfficePorts): string {
+/** nftables rules for an office's outgoing traffic (the ports matter to every policy but 'open'). */
+export function firewallRules(office: OfficeName, policy: FirewallPolicy, ports?: OfficePorts): string {
+  if (policy !== 'open' && !ports) throw new Error(`the ${policy} firewall needs the signalling and relay ports`);
   const other = offices[office === 'a' ? 'b' : 'a'].subnet;
   const allowed: Record<Exclude<FirewallPolicy, 'open'>, string[]> = {
-    // The relay's TCP and TLS ports are closed too, so a connection that works went over UDP 10000
+    // The relay's TCP and TLS ports are closed too, so a connection that works went over UDP to the relay
     // (with both open, ICE may settle on whichever relay pair succeeded first).
     'udp-relay-only': [
-      `ip daddr ${SERVER_IP} udp dport ${ports.relay} accept`,
+      `ip daddr ${SERVER_IP} udp dport ${ports?.relay} accept`,
       'meta l4proto udp drop',
-      `ip daddr ${SERVER_IP} tcp dport { ${ports.relay}, ${ports.relayTls} } drop`,
+      `ip daddr ${SERVER_IP} tcp dport { ${ports?.relay}, ${ports?.relayTls} } drop`,
     ],
-    'tcp-relay-only': [`ip daddr ${SERVER_IP} tcp dport { ${ports.signalling}, ${ports.relay} } accept`, 'meta l4proto { tcp, udp } drop'],
-    'tls-relay-only': [`ip daddr ${SERVER_IP} tcp dport { ${ports.signalling}, ${ports.relayTls} } accept`, 'meta l4proto { tcp, udp } drop'],
+    'tcp-relay-only': [`ip daddr ${SERVER_IP} tcp dport { ${ports?.signalling}, ${ports?.relay} } accept`, 'meta l4proto { tcp, udp } drop'],
+    'tls-relay-only': [`ip daddr ${SERVER_IP} tcp dport { ${ports?.signalling}, ${ports?.relayTls} } accept`, 'meta l4proto { tcp, udp } drop'],
   };
   const rules = policy === 'open' ? [] : ['oif "lo" accept', `ip daddr 10.77.${other}.0/24 drop`, ...allowed[policy]];
   return [
@@ -120,7 +121,9 @@ export function firewallRules(office: OfficeName, policy: FirewallPolicy, ports:
   ].join('\n');
 }
 
-export function setFirewall(office: OfficeName, policy: FirewallPolicy, ports: OfficePorts): void {
+export function setFirewall(office: OfficeName, policy: 'open'): void;
+export function setFirewall(office: OfficeName, policy: FirewallPolicy, ports: OfficePorts): void;
+export function setFirewall(office: OfficeName, policy: FirewallPolicy, ports?: OfficePorts): void {
   const namespace = offices[office].namespace;
   try {
     inNamespace(namespace, 'nft', 'delete', 'table', 'inet', 'treff_office');

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:https';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -96,4 +97,28 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A port on `host` free for both TCP and UDP right now, as a relay needs (TURN listens on both).
+ * Tries a few ports the kernel hands out for TCP until one is also free for UDP.
+ */
+export async function freeTcpAndUdpPort(host: string): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const probe = createServer();
+      probe.once('error', reject);
+      probe.listen(0, host, () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, host, () => socket.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
+  throw new Error(`no port free for both TCP and UDP on ${host} after 20 tries`);
 }

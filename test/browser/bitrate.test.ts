@@ -4,7 +4,7 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CAMERA_STEPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, roomStep } from '../../client/call/bitrate-policy.js';
-import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import { launchBrowser, peerConnections, recordPeerConnections, waitForPeerConnections } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -15,8 +15,8 @@ interface SenderLimits {
 
 /** The maxBitrate each live connection's senders were given. */
 function senderLimits(page: Page): Promise<SenderLimits> {
-  return page.evaluate(() => {
-    const live = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((pc) => pc.connectionState === 'connected');
+  return peerConnections(page, (connections) => {
+    const live = connections.filter((pc) => pc.connectionState === 'connected');
     const limit = (pc: RTCPeerConnection, kind: string) => pc.getSenders().find((s) => s.track?.kind === kind)?.getParameters().encodings?.[0]?.maxBitrate;
     return { video: live.map((pc) => limit(pc, 'video')), audio: live.map((pc) => limit(pc, 'audio')) };
   });
@@ -25,9 +25,9 @@ function senderLimits(page: Page): Promise<SenderLimits> {
 /** Bits per second this page uploads (all outbound RTP, all connections), measured over `ms`. */
 async function uploadRate(page: Page, ms: number): Promise<number> {
   const sent = () =>
-    page.evaluate(async () => {
+    peerConnections(page, async (connections) => {
       let bytes = 0;
-      for (const pc of (window as unknown as { __connections: RTCPeerConnection[] }).__connections) {
+      for (const pc of connections) {
         if (pc.connectionState !== 'connected') continue;
         for (const stat of (await pc.getStats()).values()) if (stat.type === 'outbound-rtp') bytes += stat.bytesSent ?? 0;
       }
@@ -67,9 +67,10 @@ describe('mesh bitrate control', () => {
     for (const page of pages) await waitForRemoteVideos(page, 3);
     const fourStep = CAMERA_STEPS[roomStep(4)]!;
     for (const page of pages) {
-      await page.waitForFunction(
-        (max) => {
-          const live = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((pc) => pc.connectionState === 'connected');
+      await waitForPeerConnections(
+        page,
+        (connections, max) => {
+          const live = connections.filter((pc) => pc.connectionState === 'connected');
           return live.length === 3 && live.every((pc) => {
             const video = pc.getSenders().find((s) => s.track?.kind === 'video')?.getParameters().encodings?.[0]?.maxBitrate;
             return typeof video === 'number' && video <= max;
@@ -95,9 +96,10 @@ describe('mesh bitrate control', () => {
     const lowestBefore = Math.min(...before.video.map((v) => v ?? Infinity));
     await join('Erik');
     await waitForRemoteVideos(pages[0]!, 4);
-    await pages[0]!.waitForFunction(
-      (lowest) => {
-        const live = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((pc) => pc.connectionState === 'connected');
+    await waitForPeerConnections(
+      pages[0]!,
+      (connections, lowest) => {
+        const live = connections.filter((pc) => pc.connectionState === 'connected');
         return live.length === 4 && live.every((pc) => {
           const video = pc.getSenders().find((s) => s.track?.kind === 'video')?.getParameters().encodings?.[0]?.maxBitrate;
           return typeof video === 'number' && video < lowest;

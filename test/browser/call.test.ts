@@ -3,7 +3,7 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
-import { connectionReports, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { connectionReports, joinAs, remoteNames, startMeetingFromHome, waitForNewFrames, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('a three-person meeting in Chromium', () => {
@@ -68,19 +68,7 @@ describe('a three-person meeting in Chromium', () => {
         expect(report.srtpCipher).toMatch(/AES|GCM|SRTP/);
         expect(report.audioPacketsReceived).toBeGreaterThan(0);
       }
-      await page.waitForFunction(
-        async (decodedBefore: number[]) => {
-          const connections = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((pc) => pc.connectionState !== 'closed');
-          const decoded = await Promise.all(
-            connections.map(async (pc) =>
-              [...(await pc.getStats()).values()].filter((s) => s.type === 'inbound-rtp' && s.kind === 'video').reduce((sum, s) => sum + (s.framesDecoded ?? 0), 0),
-            ),
-          );
-          return decoded.every((frames, i) => frames > (decodedBefore[i] ?? 0));
-        },
-        { timeout: 15_000, polling: 200 },
-        before.map((report) => report.framesDecoded),
-      );
+      await waitForNewFrames(page, { timeout: 15_000 });
     }
   });
 

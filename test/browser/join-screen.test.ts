@@ -4,7 +4,7 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectPageErrors, launchBrowser } from '../helpers/browser.js';
-import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { joinAs, setCheckbox, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('the join screen', () => {
@@ -44,9 +44,8 @@ describe('the join screen', () => {
     const anna = await newPage();
     const ben = await newPage();
     await startMeetingFromHome(anna, server.url, 'quiet start');
-    await anna.waitForSelector('#join-microphone:not([disabled])');
-    await anna.click('#join-microphone');
-    await anna.click('#join-camera');
+    await setCheckbox(anna, '#join-microphone', false);
+    await setCheckbox(anna, '#join-camera', false);
     expect(await anna.$('.join .tile .avatar')).not.toBeNull();
     await joinAs(anna, 'Anna');
     expect(await anna.$eval('.controls button[aria-label="Unmute microphone"]', (b) => b.getAttribute('aria-pressed'))).toBe('true');

@@ -6,23 +6,10 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
-import { joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { framesDecoded as frames, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { freePort, startMain, waitForOutput, type MainProcess } from '../helpers/processes.js';
 
 const LOST = '::-p-text(Lost the connection to the server)';
-
-/** Video frames decoded so far over all of the page's open connections, and how many connections it ever made. */
-function frames(page: Page): Promise<{ decoded: number; connections: number }> {
-  return page.evaluate(async () => {
-    const all = (window as unknown as { __connections: RTCPeerConnection[] }).__connections;
-    let decoded = 0;
-    for (const pc of all) {
-      if (pc.connectionState === 'closed') continue;
-      for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') decoded += s.framesDecoded ?? 0;
-    }
-    return { decoded, connections: all.length };
-  });
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -5,7 +5,7 @@
 
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, recordPeerConnections, type BrowserKind, type LaunchOptions } from '../helpers/browser.js';
+import { collectPageErrors, launchBrowser, peerConnections, recordPeerConnections, type BrowserKind, type LaunchOptions } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -80,8 +80,8 @@ async function framesKeepRising(page: Page, name: string): Promise<void> {
 
 /** The SDP of every live connection: unchanged means no renegotiation happened. */
 async function descriptions(page: Page): Promise<string[]> {
-  return page.evaluate(() =>
-    (window as unknown as { __connections: RTCPeerConnection[] }).__connections
+  return peerConnections(page, (connections) =>
+    connections
       .filter((pc) => pc.connectionState !== 'closed')
       .map((pc) => `${pc.localDescription?.sdp}|${pc.remoteDescription?.sdp}`),
   );

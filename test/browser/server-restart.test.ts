@@ -4,21 +4,9 @@
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
-import { joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import { framesDecoded, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { freePort } from '../helpers/processes.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-
-/** Video frames decoded so far over all of the page's connections, closed ones included. */
-function framesDecoded(page: Page): Promise<number> {
-  return page.evaluate(async () => {
-    let frames = 0;
-    for (const pc of (window as unknown as { __connections: RTCPeerConnection[] }).__connections) {
-      if (pc.connectionState === 'closed') continue;
-      for (const s of (await pc.getStats()).values()) if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
-    }
-    return frames;
-  });
-}
 
 describe('a signalling server restart', () => {
   let server: TestServer;
@@ -56,9 +44,9 @@ describe('a signalling server restart', () => {
 
     await server.close();
     await anna.waitForSelector('::-p-text(Lost the connection to the server)');
-    const before = await Promise.all([anna, ben].map(framesDecoded));
+    const before = await Promise.all([anna, ben].map(async (page) => (await framesDecoded(page)).decoded));
     await new Promise((resolve) => setTimeout(resolve, 5000));
-    const during = await Promise.all([anna, ben].map(framesDecoded));
+    const during = await Promise.all([anna, ben].map(async (page) => (await framesDecoded(page)).decoded));
     // Five seconds without a server: at least a few frames a second still arrived on both pages.
     during.forEach((frames, i) => expect(frames - before[i]!).toBeGreaterThan(25));
 

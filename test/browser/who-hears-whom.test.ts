@@ -6,7 +6,7 @@
 
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import { collectPageErrors, launchBrowser, peerConnections, recordPeerConnections } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -67,9 +67,9 @@ describe('who hears whom', () => {
     expect(await notice(ben, 'Anna')).toBeNull();
 
     // Ben's audio sender loses its track: his voice no longer reaches Anna, though his page says the microphone is on.
-    await ben.evaluate(async () => {
-      const w = window as unknown as { __connections: RTCPeerConnection[]; __kept: Array<[RTCRtpSender, MediaStreamTrack | null]> };
-      const [pc] = w.__connections.filter((c) => c.connectionState !== 'closed');
+    await peerConnections(ben, async (connections) => {
+      const w = window as unknown as { __kept: Array<[RTCRtpSender, MediaStreamTrack | null]> };
+      const [pc] = connections.filter((c) => c.connectionState !== 'closed');
       w.__kept = pc!.getSenders().filter((sender) => sender.track?.kind === 'audio').map((sender) => [sender, sender.track]);
       for (const [sender] of w.__kept) await sender.replaceTrack(null);
     });

@@ -1,6 +1,12 @@
 // Launches the Debian browsers through puppeteer-core with fake camera and microphone.
 
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page, type FrameWaitForFunctionOptions } from 'puppeteer-core';
+
+/** Where recordPeerConnections keeps the page's connections (in the page). */
+interface Recorded {
+  __connections: RTCPeerConnection[];
+  __connectionLog: string[];
+}
 
 export type BrowserKind = 'chromium' | 'firefox';
 
@@ -66,14 +72,66 @@ export async function recordPeerConnections(page: Page): Promise<void> {
   await page.evaluateOnNewDocument(() => {
     const Native = window.RTCPeerConnection;
     const connections: RTCPeerConnection[] = [];
-    (window as unknown as { __connections: RTCPeerConnection[] }).__connections = connections;
+    const log: string[] = [];
+    const started = performance.now();
+    (window as unknown as Recorded).__connections = connections;
+    (window as unknown as Recorded).__connectionLog = log;
     window.RTCPeerConnection = class extends Native {
       constructor(config?: RTCConfiguration) {
         super(config);
-        connections.push(this);
+        const index = connections.push(this) - 1;
+        // Every state change, for a failure's message: what happened to a connection, and when.
+        const note = (what: string) => log.length < 500 && log.push(`${Math.round(performance.now() - started)}ms #${index} ${what}`);
+        note(`created (${config?.iceTransportPolicy ?? 'all'})`);
+        this.addEventListener('iceconnectionstatechange', () => note(`ice ${this.iceConnectionState}`));
+        this.addEventListener('connectionstatechange', () => note(`pc ${this.connectionState}`));
+        this.addEventListener('signalingstatechange', () => note(`signaling ${this.signalingState}`));
+        this.addEventListener('icecandidateerror', (event) => note(`candidate error ${(event as RTCPeerConnectionIceErrorEvent).errorCode} ${(event as RTCPeerConnectionIceErrorEvent).url}`));
+        // What the events may not show: the transports' own states, sampled.
+        let last = '';
+        const sample = setInterval(() => {
+          const ice = this.sctp?.transport.iceTransport;
+          const now = `transports ice=${ice?.state ?? '-'} dtls=${this.sctp?.transport.state ?? '-'} sctp=${this.sctp?.state ?? '-'}`;
+          if (now !== last) note((last = now));
+          if (this.connectionState === 'closed') clearInterval(sample);
+        }, 250);
       }
     } as typeof RTCPeerConnection;
   });
+}
+
+/**
+ * Runs `fn` in the page with every RTCPeerConnection it ever created (in creation order, closed
+ * ones included: an index is a connection's identity), as recorded by recordPeerConnections.
+ * `fn` runs in the browser: it can use only its arguments.
+ */
+export async function peerConnections<T, A extends unknown[]>(page: Page, fn: (connections: RTCPeerConnection[], ...args: A) => T | Promise<T>, ...args: A): Promise<T> {
+  const handle = await page.evaluateHandle(() => (window as unknown as Recorded).__connections);
+  try {
+    return (await page.evaluate(fn as (connections: unknown, ...rest: unknown[]) => T | Promise<T>, handle, ...args)) as T;
+  } finally {
+    await handle.dispose().catch(() => undefined);
+  }
+}
+
+/** The state changes of every recorded connection so far ("812ms #0 ice connected", …), for failure messages. */
+export function connectionLog(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as Recorded).__connectionLog ?? []).catch((error: Error) => [`(no log: ${error.message})`]);
+}
+
+/** Waits in the page until `predicate` (given the recorded connections, as in peerConnections) holds. */
+export async function waitForPeerConnections<A extends unknown[]>(
+  page: Page,
+  predicate: (connections: RTCPeerConnection[], ...args: A) => boolean | Promise<boolean>,
+  options: FrameWaitForFunctionOptions,
+  ...args: A
+): Promise<void> {
+  const handle = await page.evaluateHandle(() => (window as unknown as Recorded).__connections);
+  try {
+    await page.waitForFunction(predicate as (connections: unknown, ...rest: unknown[]) => boolean | Promise<boolean>, options, handle, ...args);
+  } finally {
+    await handle.dispose().catch(() => undefined);
+  }
 }
 
 /** Collects uncaught page errors and console errors, for asserting a clean run. */

@@ -1,13 +1,13 @@
 // Two offices behind real firewalls (network namespaces + nftables) meet through the UI.
 // Nobody forces the relay: ICE must find it by itself when direct paths are blocked.
 
-import type { Browser } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../turn/relay.js';
-import { recordPeerConnections } from '../helpers/browser.js';
-import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos, type ConnectionReport } from '../helpers/meeting.js';
+import { connectionLog, peerConnections, recordPeerConnections } from '../helpers/browser.js';
+import { connectionReports, joinAs, setCheckbox, startMeetingFromHome, waitForRemoteVideos, type ConnectionReport } from '../helpers/meeting.js';
 import { SERVER_IP, createOfficeNetwork, officeIp, destroyOfficeNetwork, launchChromiumInOffice, setFirewall, type FirewallPolicy, type OfficeName, type OfficePorts } from '../helpers/office.js';
-import { RELAY_PORT, RELAY_TLS_PORT, startOfficeRelay, type OfficeRelay } from '../helpers/office-relay.js';
+import { startOfficeRelay, type OfficeRelay } from '../helpers/office-relay.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('firewalled offices', { timeout: 90_000 }, () => {
@@ -19,6 +19,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
   let trustRelayCertificate: string;
   const relayLog: string[] = [];
   const browsers: Browser[] = [];
+  const consoles = new WeakMap<Page, string[]>();
 
   beforeAll(async () => {
     createOfficeNetwork();
@@ -26,7 +27,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     relay = officeRelay.relay;
     trustRelayCertificate = officeRelay.trustCertificateArg;
     server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.iceServersFor });
-    ports = { signalling: server.port, relay: RELAY_PORT, relayTls: RELAY_TLS_PORT };
+    ports = { signalling: server.port, relay: officeRelay.port, relayTls: officeRelay.tlsPort };
   });
 
   // Each test's call ends with it: two Chromiums per finished test, still encoding and decoding
@@ -51,11 +52,17 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
       browsers.push(browser);
       const page = await browser.newPage();
       await recordPeerConnections(page);
+      // The app's warnings (a connection that failed, and why) go into a failure's message.
+      const said: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'warn' || message.type() === 'error') said.push(`${message.type()}: ${message.text()}`);
+      });
+      consoles.set(page, said);
       return page;
     }));
     const meeting = `office-${policy}${annaRelayOnly ? '-private' : ''}`;
     await startMeetingFromHome(anna!, origin, meeting);
-    if (annaRelayOnly) await anna!.click('#relay-only');
+    if (annaRelayOnly) await setCheckbox(anna!, '#relay-only', true);
     await joinAs(anna!, 'Anna in office A');
     await startMeetingFromHome(ben!, origin, meeting);
     const joined = Date.now();
@@ -69,8 +76,8 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
         await page.waitForSelector('.tile.remote .path', { timeout: 25_000 }).catch(async (error: Error) => {
           // What the page showed instead, and what its connection said: a stuck state must be diagnosable from the CI log.
           const shown = await page.$$eval('.tile.remote', (tiles) => tiles.map((tile) => `${tile.getAttribute('data-connection')}: ${tile.textContent}`));
-          const states = await page.evaluate(() => (window as unknown as { __connections: RTCPeerConnection[] }).__connections.map((pc) => `${pc.iceConnectionState}/${pc.connectionState}`));
-          throw new Error(`${error.message}; tiles ${JSON.stringify(shown)}; connections ${states.join(', ')}`);
+          const states = await peerConnections(page, (connections) => connections.map((pc) => `${pc.iceConnectionState}/${pc.connectionState}`));
+          throw new Error(`${error.message}; tiles ${JSON.stringify(shown)}; connections ${states.join(', ')}; console ${JSON.stringify(consoles.get(page))}; log ${(await connectionLog(page)).join(', ')}`);
         });
         return page.$eval('.tile.remote .path', (badge) => `${badge.getAttribute('data-path')}/${badge.getAttribute('data-protocol')}`);
       }),
@@ -78,8 +85,8 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     const [a] = await connectionReports(anna!);
     const [b] = await connectionReports(ben!);
     console.log(`${policy}: first remote frame ${firstFrameMs} ms after Join; paths ${a?.candidateTypes.join('-')} (${a?.relayProtocol ?? 'direct'}), ${b?.candidateTypes.join('-')} (${b?.relayProtocol ?? 'direct'})`);
-    const remoteAddressesSeenByBen = await ben!.evaluate(async () => {
-      const [pc] = (window as unknown as { __connections: RTCPeerConnection[] }).__connections.filter((c) => c.connectionState !== 'closed');
+    const remoteAddressesSeenByBen = await peerConnections(ben!, async (connections) => {
+      const [pc] = connections.filter((c) => c.connectionState !== 'closed');
       return [...(await pc!.getStats()).values()].filter((s) => s.type === 'remote-candidate').map((s) => String(s.address ?? s.ip));
     });
     return { reports: { a: a!, b: b! }, firstFrameMs, badges, remoteAddressesSeenByBen };
@@ -126,7 +133,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     expect(remoteAddressesSeenByBen).not.toContain(officeIp('a'));
   });
 
-  it('relays over UDP port 10000 when the offices let UDP out only to the relay', async () => {
+  it("relays over UDP when the offices let UDP out only to the relay's port", async () => {
     const { reports, badges } = await meetBetweenOffices('udp-relay-only');
     for (const report of Object.values(reports)) {
       expect(report.dtlsState).toBe('connected');
@@ -137,7 +144,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     expect(badges).toEqual(['relayed/udp', 'relayed/udp']);
   });
 
-  it('relays over TCP port 10000 when the offices block all UDP', async () => {
+  it("relays over TCP to the relay's port when the offices block all UDP", async () => {
     const { reports, badges } = await meetBetweenOffices('tcp-relay-only');
     for (const report of Object.values(reports)) {
       expect(report.dtlsState).toBe('connected');
@@ -159,7 +166,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     expect(badges).toEqual(['relayed/tls', 'relayed/tls']);
   });
 
-  it('the connection check tells an office without UDP that calls go over TCP 10000', async () => {
+  it('the connection check tells an office without UDP that calls go over TCP to the relay', async () => {
     const { verdict, statuses } = await connectionCheckInOffice('tcp-relay-only');
     expect(statuses).toEqual({ signalling: 'ok', udp: 'failed', 'turn-udp': 'failed', 'turn-tcp': 'ok', turns: 'failed' });
     expect(verdict).toBe('relay-tcp');

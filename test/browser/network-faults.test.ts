@@ -7,7 +7,7 @@
 
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import { launchBrowser, peerConnections, recordPeerConnections } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import {
   SERVER_IP,
@@ -45,12 +45,15 @@ interface Link {
   framesDecoded: number;
   /** Addresses of every remote candidate the connection knows: tells whom it connects to. */
   remoteAddresses: string[];
+  /** This side's ICE username fragment: a new one means ICE was restarted. */
+  iceUfrag: string | undefined;
+  /** 'relay' once the app has switched the connection to the relay only (a repair). */
+  policy: string;
 }
 
 function links(page: Page): Promise<Link[]> {
-  return page.evaluate(async () => {
-    const connections = (window as unknown as { __connections: RTCPeerConnection[] }).__connections;
-    return Promise.all(
+  return peerConnections(page, (connections) =>
+    Promise.all(
       connections.map(async (pc, index) => {
         const stats = [...(await pc.getStats()).values()] as Array<Record<string, unknown>>;
         const transport = stats.find((s) => s.type === 'transport');
@@ -67,10 +70,12 @@ function links(page: Page): Promise<Link[]> {
           candidateTypes: [local?.candidateType, remote?.candidateType].map(String),
           framesDecoded: stats.filter((s) => s.type === 'inbound-rtp' && s.kind === 'video').reduce((sum, s) => sum + Number(s.framesDecoded ?? 0), 0),
           remoteAddresses: stats.filter((s) => s.type === 'remote-candidate').map((s) => String(s.address ?? s.ip)),
+          iceUfrag: /a=ice-ufrag:(\S+)/.exec(pc.localDescription?.sdp ?? '')?.[1],
+          policy: pc.getConfiguration().iceTransportPolicy ?? 'all',
         };
       }),
-    );
-  });
+    ),
+  );
 }
 
 const live = (all: Link[]) => all.filter((link) => link.state !== 'closed');
@@ -143,15 +148,19 @@ async function timeUntilFixed(since: number, timeout: number, problems: () => Pr
 
 /** Records every ICE and connection state change of the page's current peer connections, for the log. */
 async function watchStates(page: Page, since: number): Promise<void> {
-  await page.evaluate((since) => {
-    const w = window as unknown as { __connections: RTCPeerConnection[]; __states: string[] };
-    w.__states = [];
-    w.__connections.forEach((pc, index) => {
-      const note = (what: string) => w.__states.push(`${Date.now() - since}ms #${index} ${what}`);
-      pc.addEventListener('iceconnectionstatechange', () => note(`ice ${pc.iceConnectionState}`));
-      pc.addEventListener('connectionstatechange', () => note(`pc ${pc.connectionState}`));
-    });
-  }, since);
+  await peerConnections(
+    page,
+    (connections, since) => {
+      const w = window as unknown as { __states: string[] };
+      w.__states = [];
+      connections.forEach((pc, index) => {
+        const note = (what: string) => w.__states.push(`${Date.now() - since}ms #${index} ${what}`);
+        pc.addEventListener('iceconnectionstatechange', () => note(`ice ${pc.iceConnectionState}`));
+        pc.addEventListener('connectionstatechange', () => note(`pc ${pc.connectionState}`));
+      });
+    },
+    since,
+  );
 }
 
 async function states(page: Page): Promise<string> {
@@ -275,23 +284,20 @@ describe('network faults in a three-person call', { timeout: 180_000 }, () => {
     const trio = { Anna: anna, Ben: ben, Carla: carla };
     for (const page of Object.values(trio)) await waitForRemoteVideos(page, 2, 45_000);
 
-    // Everyone connects directly, and Carla's selected pairs have settled (unchanged over 1 s).
-    let carlaBefore: Link[] = [];
+    // The premise: video flows everywhere, and Anna and Ben reach each other directly (the path
+    // about to break). Which pairs Carla's connections select is ICE's business (under load it may
+    // keep a relayed pair that answered first): her guarantee is checked below, whatever they are.
     await timeUntilFixed(Date.now(), 30_000, async () => {
       const problems = await videoProblems(trio, { marked: false });
-      for (const [name, page] of Object.entries(trio)) {
-        for (const link of live(await links(page))) {
-          if (!link.candidateTypes.every((type) => DIRECT.includes(type))) problems.push(`${name}: connection ${link.index} goes ${link.candidateTypes.join('-')}`);
-        }
+      for (const [name, page, address] of [['Anna', anna, officeIp('b')], ['Ben', ben, officeIp('a')]] as const) {
+        const link = linkTo(await links(page), address);
+        if (!link) problems.push(`${name}: no connection to the other office`);
+        else if (!link.candidateTypes.every((type) => DIRECT.includes(type))) problems.push(`${name}: connection to the other office goes ${link.candidateTypes.join('-')}`);
       }
-      const earlier = carlaBefore;
-      carlaBefore = live(await links(carla));
-      if (JSON.stringify(pairsOf(earlier)) !== JSON.stringify(pairsOf(carlaBefore))) problems.push("Carla's selected pairs still changing");
       return problems;
     });
-    const carlaConnectionsMade = (await links(carla)).length;
-    expect(linkTo(await links(anna), officeIp('b')), "Anna's connection to Ben").toBeDefined();
-    expect(linkTo(await links(ben), officeIp('a')), "Ben's connection to Anna").toBeDefined();
+    const carlaBefore = await links(carla);
+    console.log(`pair blocked mid-call: before the block Carla's connections go ${live(carlaBefore).map((link) => link.candidateTypes.join('-')).join(', ')}`);
 
     const blockedAt = Date.now();
     await Promise.all(Object.values(trio).map((page) => watchStates(page, blockedAt)));
@@ -317,9 +323,10 @@ describe('network faults in a three-person call', { timeout: 180_000 }, () => {
     );
 
     expect(drops.forward ?? 0, 'packets dropped between the offices').toBeGreaterThan(0);
-    // Carla's connections are the same objects, connected, on the same candidate pairs: no restart, nothing new.
-    expect.soft(carlaAfter.length, 'peer connections Carla ever made').toBe(carlaConnectionsMade);
-    expect.soft(pairsOf(live(carlaAfter))).toEqual(pairsOf(carlaBefore));
+    // Carla's connections are the same objects (no new one made, the same ones live), never
+    // restarted (same ICE credentials) nor switched to the relay, connected, and decoding throughout.
+    expect.soft(carlaAfter.length, 'peer connections Carla ever made').toBe(carlaBefore.length);
+    expect.soft(untouched(live(carlaAfter))).toEqual(untouched(live(carlaBefore)));
     expect.soft(live(carlaAfter).map((link) => link.state)).toEqual(['connected', 'connected']);
     expect.soft(carlaSamples.problems, "Carla's video and tiles throughout").toEqual([]);
     expect.soft(carlaSamples.count, "Carla's samples taken").toBeGreaterThan(3);
@@ -327,7 +334,7 @@ describe('network faults in a three-person call', { timeout: 180_000 }, () => {
     expect(repairedMs).toBeLessThan(RELAY_REPAIR_BOUND_MS);
   });
 
-  it('connects Anna and Ben through the relay when the path between their offices is blocked from the start, Carla directly', async () => {
+  it('connects Anna and Ben through the relay when the path between their offices is blocked from the start, and Carla to both without any repair', async () => {
     blockBetweenOffices();
     const anna = await person(await browserIn('a'), 'Anna', 'fault-pair-start');
     const ben = await person(await browserIn('b'), 'Ben', 'fault-pair-start');
@@ -335,32 +342,33 @@ describe('network faults in a three-person call', { timeout: 180_000 }, () => {
     const carla = await person(await browserIn(), 'Carla', 'fault-pair-start');
     const trio = { Anna: anna, Ben: ben, Carla: carla };
     for (const page of Object.values(trio)) await waitForRemoteVideos(page, 2, 45_000);
+    const carlaFirst = await links(carla);
     const flowingMs = await timeUntilFixed(joinedAt, WATCH_MS, () => videoProblems(trio, { marked: false }));
-    // ICE may first select whichever pair answered first (under load, a relayed one) and moves to a
-    // better pair once its checks succeed: what must hold is where Carla's connections settle.
-    const settledMs = await timeUntilFixed(joinedAt, WATCH_MS, async () => {
-      await sleep(200);
-      return live(await links(carla)).flatMap((link) => (link.candidateTypes.every((type) => DIRECT.includes(type)) ? [] : [`Carla's connection ${link.index} goes ${link.candidateTypes.join('-')}`]));
-    }).catch((error: Error) => error.message);
 
     const annaToBen = linkTo(await links(anna), officeIp('b'));
     const benToAnna = linkTo(await links(ben), officeIp('a'));
-    const carlaLinks = live(await links(carla));
+    const carlaAll = await links(carla);
+    const carlaLinks = live(carlaAll);
+    // Which pairs Carla's connections select is ICE's business (logged, not asserted): she may use
+    // direct paths or the relay; what is Treff's is that she needed no repair to get there.
     console.log(
-      `pair blocked from the start: all video flowing ${flowingMs} ms after Ben joined, Carla direct ${typeof settledMs === 'number' ? `${settledMs} ms` : 'never'}; ` +
+      `pair blocked from the start: all video flowing ${flowingMs} ms after Ben joined; ` +
         `Anna-Ben ${annaToBen?.candidateTypes.join('-')}, Carla ${carlaLinks.map((link) => link.candidateTypes.join('-')).join(', ')}`,
     );
     expect(faultDrops('isp').forward ?? 0, 'packets dropped between the offices').toBeGreaterThan(0);
     expect(annaToBen?.candidateTypes).toContain('relay');
     expect(benToAnna?.candidateTypes).toContain('relay');
-    expect(carlaLinks).toHaveLength(2);
-    expect(settledMs, 'Carla connects directly to both offices').toBeTypeOf('number');
-    expect(settledMs as number).toBeLessThan(RELAY_REPAIR_BOUND_MS);
+    expect(carlaAll, 'peer connections Carla ever made').toHaveLength(2);
+    expect(carlaLinks.map((link) => link.state)).toEqual(['connected', 'connected']);
+    // Never restarted (the ICE credentials she first connected with) and never switched to the relay only.
+    expect(untouched(carlaLinks)).toEqual(untouched(live(carlaFirst)));
+    expect(carlaLinks.map((link) => link.policy)).toEqual(['all', 'all']);
   });
 });
 
-function pairsOf(all: Link[]) {
-  return all.map(({ index, selectedPairId, localCandidateId, remoteCandidateId }) => ({ index, selectedPairId, localCandidateId, remoteCandidateId }));
+/** What the app must leave alone on a connection whose path works: which connection it is, its ICE credentials, its transport policy. */
+function untouched(all: Link[]) {
+  return all.map(({ index, iceUfrag, policy }) => ({ index, iceUfrag, policy }));
 }
 
 /** What keeps Anna and Ben from seeing each other again through the relay. */

@@ -353,6 +353,8 @@ function startServerProcess(kind: ServerKind, staticDir: string): Promise<Server
       ? spawn(process.execPath, [...common, '--import', 'tsx', 'signal/main.ts'], {
           cwd: root,
           env: { ...process.env, TREFF_TURN: 'off', TREFF_PORT: '0', TREFF_HOST: '127.0.0.1', TREFF_STATIC_DIR: staticDir,
+            // A fresh data directory per server: meetings stored by an earlier round must not come back.
+            TREFF_DATA_DIR: mkdtempSync(join(tmpdir(), 'treff-bench-data-')),
             // All load comes from 127.0.0.1: lift the per-address connection cap (default 64). The
             // message rate limits stay at their defaults; the workload stays under them.
             TREFF_CONNECTIONS_PER_ADDRESS: '100000',

@@ -21,10 +21,32 @@ export interface TurnConfigOptions {
   tls?: { port: number; certFile: string; keyFile: string };
   /** The deployment's own relay/external addresses: relayed participants reach each other's allocations there. */
   allowedPeerIps: string[];
+  /** Concurrent allocations per REST user part; Treff makes that part stand for one client address (see relayQuotas). */
   userQuota: number;
   totalQuota: number;
+  /** Bytes per second one allocation may carry in each direction. */
+  maxBps: number;
   /** Where coturn keeps its pid file; without it, no pid file is written (the supervisor knows the pid). */
   pidDir?: string;
+}
+
+/** What one browser can need at once: a full meeting (8 video + 4 audio-only seats) is 11 peer connections. */
+const PEER_CONNECTIONS_PER_PARTICIPANT = 11;
+/** A browser allocates over every TURN URL it is given: UDP, TCP and TLS. */
+const ALLOCATIONS_PER_PEER_CONNECTION = 3;
+/** People behind one address (an office's NAT, a home) who can all be in full relayed meetings at once. */
+const PARTICIPANTS_PER_ADDRESS = 4;
+/** Twice the default upload budget (2,500 kbit/s, all of which a two-person call sends to its one peer). */
+const MAX_BYTES_PER_SECOND = 625_000;
+
+/**
+ * Quotas for the production relay. One address (IPv4, IPv6 /64) gets 4 × 11 × 3 = 132 allocations;
+ * the whole relay as many as it has relay ports (one UDP port per allocation), so filling it takes
+ * ports / 132 addresses (124 with the default 49152–65535) instead of one.
+ */
+export function relayQuotas(minPort: number, maxPort: number): Pick<TurnConfigOptions, 'userQuota' | 'totalQuota' | 'maxBps'> {
+  const userQuota = PARTICIPANTS_PER_ADDRESS * PEER_CONNECTIONS_PER_PARTICIPANT * ALLOCATIONS_PER_PEER_CONNECTION;
+  return { userQuota, totalQuota: Math.max(userQuota, maxPort - minPort + 1), maxBps: MAX_BYTES_PER_SECOND };
 }
 
 interface DeniedBlock {
@@ -52,7 +74,7 @@ export const DENIED_PEER_BLOCKS: readonly DeniedBlock[] = [
   { cidr: '255.255.255.255/32', why: 'limited broadcast' },
   { cidr: '::/128', why: 'unspecified address, reaches the relay host like 0.0.0.0' },
   { cidr: '::1/128', why: 'IPv6 loopback' },
-  { cidr: '::/96', why: 'deprecated IPv4-compatible addresses' },
+  { cidr: '::/96', why: 'deprecated IPv4-compatible addresses (::127.0.0.1)' },
   { cidr: '::ffff:0:0/96', why: 'IPv4-mapped: ::ffff:127.0.0.1 slips past the loopback check (CVE-2026-27624)' },
   { cidr: '64:ff9b::/96', why: 'NAT64: reaches IPv4 addresses, private ones included, through a translator' },
   { cidr: '64:ff9b:1::/48', why: 'local-use NAT64' },
@@ -67,8 +89,40 @@ export const DENIED_PEER_BLOCKS: readonly DeniedBlock[] = [
   { cidr: 'ff00::/8', why: 'multicast' },
 ];
 
-/** The same blocks as coturn 4.6.1 accepts them: it rejects CIDR ("Wrong address format") and would start without the block. */
-export const DENIED_PEER_RANGES: readonly string[] = DENIED_PEER_BLOCKS.map((block) => cidrToRange(block.cidr));
+/**
+ * The same blocks as coturn 4.6.1 accepts and reads them: ranges, never CIDR ("Wrong address format",
+ * and it would start without the block), and never a range starting at the all-zero address.
+ */
+export const DENIED_PEER_RANGES: readonly string[] = DENIED_PEER_BLOCKS.flatMap((block) => coturnRanges(block.cidr));
+
+/**
+ * A CIDR block as ranges that coturn 4.6.1 matches exactly. Read in its source (ns_turn_ioaddr.c,
+ * ioa_addr_in_range and addr_less_eq) and measured with a peer of our own:
+ * - a bound that is all zeros (`::`, `0.0.0.0`) counts as "no bound";
+ * - every IPv4 address sorts below every IPv6 address (the compare falls back to the address family);
+ * - IPv6 addresses compare byte by byte (each byte of min <= each byte of the peer <= each byte of max).
+ * So `::-::ffff:ffff` (from ::/96) refused every IPv4 peer ("A peer IP 20.77.250.2 denied in the range:
+ * ::-::ffff:ffff"), and `::-::` (from ::/128) refuses every peer of either family.
+ * Byte by byte is exact for a CIDR block (fixed prefix bytes, one contiguous partial byte, free host
+ * bytes). A block starting at zero therefore loses its zero address, which coturn refuses by itself
+ * (ioa_addr_is_zero: all of 0.0.0.0/8, and ::); an IPv6 one becomes one range per host byte with that
+ * byte at least 1, whose union is exact also if coturn ever compares numerically.
+ */
+export function coturnRanges(cidr: string): string[] {
+  const range = cidrToRange(cidr);
+  const [min = '', max = ''] = range.split('-');
+  const family = isIPv4(min) ? 4 : 6;
+  const minValue = family === 4 ? parseIPv4(min) : parseIPv6(min);
+  if (minValue !== 0n) return [range];
+  const prefix = Number(cidr.split('/')[1]);
+  if (prefix === (family === 4 ? 32 : 128)) return [];
+  // IPv4 compares as a number: starting at .1 is exact.
+  if (family === 4) return [`0.0.0.1-${max}`];
+  const pieces: string[] = [];
+  // IPv6, from the first byte that holds host bits: one range per byte, in which that byte is at least 1.
+  for (let byte = Math.floor(prefix / 8); byte < 16; byte++) pieces.push(`${formatIPv6(1n << BigInt(8 * (15 - byte)))}-${max}`);
+  return pieces;
+}
 
 /** '10.0.0.0/8' → '10.0.0.0-10.255.255.255'; 'fe80::/10' → 'fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff'. */
 export function cidrToRange(cidr: string): string {
@@ -183,9 +237,12 @@ function authentication(options: TurnConfigOptions): string[] {
     'fingerprint',
     '# A nonce lives 10 minutes: a captured request cannot be replayed for long.',
     'stale-nonce=600',
-    '# Concurrent allocations per credential (one per peer connection and retry) and on the whole server.',
+    '# Concurrent allocations per user and on the whole server. coturn counts the user part after "expiry:",',
+    '# and Treff derives that part from the client\'s address (IPv4, IPv6 /64): the quota binds per address.',
     `user-quota=${options.userQuota}`,
     `total-quota=${options.totalQuota}`,
+    '# Bytes per second one allocation carries in each direction; more is dropped. Media needs far less.',
+    `max-bps=${options.maxBps}`,
     '',
   ];
 }
@@ -209,7 +266,15 @@ function tls(options: TurnConfigOptions): string[] {
 }
 
 function peerPolicy(options: TurnConfigOptions): string[] {
-  const denied = DENIED_PEER_BLOCKS.flatMap((block) => [`# Deny ${block.cidr}: ${block.why}.`, `denied-peer-ip=${cidrToRange(block.cidr)}`]);
+  const denied = DENIED_PEER_BLOCKS.flatMap((block) => {
+    const ranges = coturnRanges(block.cidr);
+    return [
+      `# Deny ${block.cidr}: ${block.why}.`,
+      ...(ranges.length === 0 ? ['# No line: coturn refuses it by itself, and as a range (::-::) it would refuse every peer.'] : []),
+      ...(ranges.length > 1 ? ['# In pieces: a range starting at the zero address would refuse every IPv4 peer.'] : []),
+      ...ranges.map((range) => `denied-peer-ip=${range}`),
+    ];
+  });
   const allowed = options.allowedPeerIps.flatMap((ip) => [
     '# Our own relay address: two relayed participants reach each other through their allocations here.',
     `allowed-peer-ip=${ip}`,
@@ -227,6 +292,7 @@ function peerPolicy(options: TurnConfigOptions): string[] {
   return [
     '# Not an open relay: nobody reaches the operator\'s networks or special-purpose addresses through it.',
     '# Ranges, not CIDR: coturn 4.6.1 rejects CIDR here ("Wrong address format") and starts without the block.',
+    '# No range starts at the zero address (0.0.0.0, ::): coturn reads that as "no lower bound" and sorts all IPv4 below IPv6.',
     ...denied,
     ...allowed,
     '',

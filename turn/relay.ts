@@ -6,13 +6,16 @@ import { join } from 'node:path';
 import type { RelayConfig } from '../signal/config.js';
 import type { IceServer, ParticipantId } from '../signal/protocol.js';
 import { mintTurnCredentials, turnIceServers } from '../signal/turn-credentials.js';
-import { generateTurnConfig, writeTurnConfig } from './config.js';
+import { generateTurnConfig, relayQuotas, writeTurnConfig } from './config.js';
 import { resolveSecret } from './secret.js';
 import { findTurnServer, startTurnServer } from './supervisor.js';
 
 export interface Relay {
-  /** ICE servers with credentials minted for this participant; empty when there is no relay. */
-  iceServersFor(participantId: ParticipantId, requestHost: string): IceServer[];
+  /**
+   * ICE servers with credentials for a participant; empty when there is no relay. The credentials
+   * are bound to the client's address (IPv4, IPv6 /64), so coturn's per-user quota binds per address.
+   */
+  iceServersFor(participantId: ParticipantId, requestHost: string, clientAddress: string): IceServer[];
   /** Whether coturn is up (always true for an external relay, false when off). */
   readonly running: boolean;
   readonly restarts: number;
@@ -27,12 +30,12 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
     return NO_RELAY;
   }
   const secret = resolveSecret({ secret: config.secret, dataDir: config.dataDir });
-  const iceServersFor = (participantId: ParticipantId, requestHost: string) =>
+  const iceServersFor = (_participantId: ParticipantId, requestHost: string, clientAddress: string) =>
     turnIceServers({
       host: config.publicHost ?? requestHost,
       port: config.port,
       tlsPort: config.tls?.port,
-      credentials: mintTurnCredentials(secret, participantId, config.credentialTtlSeconds, Date.now()),
+      credentials: mintTurnCredentials(secret, clientAddress, config.credentialTtlSeconds, Date.now()),
     });
 
   if (config.mode === 'external') {
@@ -66,8 +69,7 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
       tls: config.tls,
       // Two relayed participants reach each other through the relay's own address: allow exactly that.
       allowedPeerIps: unique([...config.allowedPeerIps, relayIp, config.externalIp]),
-      userQuota: 12,
-      totalQuota: 1200,
+      ...relayQuotas(config.minPort, config.maxPort),
     }),
   );
   const turn = startTurnServer({ binary, configPath, log });

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DENIED_PEER_BLOCKS, DENIED_PEER_RANGES, cidrToRange, generateTurnConfig, writeTurnConfig, type TurnConfigOptions } from '../../turn/config.js';
+import { DENIED_PEER_BLOCKS, DENIED_PEER_RANGES, cidrToRange, coturnRanges, generateTurnConfig, relayQuotas, writeTurnConfig, type TurnConfigOptions } from '../../turn/config.js';
 
 const production: TurnConfigOptions = {
   profile: 'production',
@@ -13,8 +13,7 @@ const production: TurnConfigOptions = {
   maxPort: 65535,
   secret: 'a-shared-secret-of-some-length',
   allowedPeerIps: ['203.0.113.7'],
-  userQuota: 12,
-  totalQuota: 1200,
+  ...relayQuotas(49152, 65535),
 };
 
 const settingLines = (text: string) => text.split('\n').filter((line) => line && !line.startsWith('#'));
@@ -41,6 +40,94 @@ describe('cidrToRange: coturn 4.6.1 takes denied peers only as ranges', () => {
 
   it.each(['10.0.0.0', '10.0.0.0/33', '10.0.0.1/8', 'fe80::/129', 'example.org/8', '10.0.0.0/8/1'])('refuses %s', (bad) => {
     expect(() => cidrToRange(bad)).toThrow();
+  });
+});
+
+// coturn 4.6.1's peer check, transcribed from ns_turn_ioaddr.c (ioa_addr_in_range, addr_any,
+// addr_less_eq) and ns_turn_server.c (good_peer_addr), to check every range against many addresses
+// at once; test/integration/coturn.test.ts checks the real coturn with peers of our own.
+interface Address {
+  family: 4 | 6;
+  bytes: number[];
+}
+
+function parseAddress(text: string): Address {
+  if (!text.includes(':')) return { family: 4, bytes: text.split('.').map(Number) };
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  const hex = dotted ? text.slice(0, dotted.index) + [0, 2].map((i) => ((Number(dotted[i + 1]) << 8) | Number(dotted[i + 2])).toString(16)).join(':') : text;
+  const [head = '', tail] = hex.split('::');
+  const groups = (part: string) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const zeros = tail === undefined ? [] : Array<number>(8 - groups(head).length - groups(tail).length).fill(0);
+  return { family: 6, bytes: [...groups(head), ...zeros, ...groups(tail ?? '')].flatMap((group) => [group >> 8, group & 255]) };
+}
+
+/** addr_less_eq: another family compares by AF_INET (2) < AF_INET6 (10); IPv6 byte by byte. */
+function lessEq(a: Address, b: Address): boolean {
+  if (a.family !== b.family) return a.family < b.family;
+  if (a.family === 4) return a.bytes.reduce((n, byte) => n * 256 + byte, 0) <= b.bytes.reduce((n, byte) => n * 256 + byte, 0);
+  return a.bytes.every((byte, i) => byte <= b.bytes[i]!);
+}
+
+/** ioa_addr_in_range: an all-zero bound is no bound. */
+function coturnInRange(range: string, peer: string): boolean {
+  const [min, max] = range.split('-').map(parseAddress) as [Address, Address];
+  const address = parseAddress(peer);
+  const zero = (bound: Address) => bound.bytes.every((byte) => byte === 0);
+  return (zero(min) || lessEq(min, address)) && (zero(max) || lessEq(address, max));
+}
+
+/** good_peer_addr's own checks before the lists: multicast (no-multicast-peers), loopback, zero (0.0.0.0/8, ::). */
+function coturnRefusesItself(peer: string): boolean {
+  const { family, bytes } = parseAddress(peer);
+  if (family === 4) return bytes[0]! >= 224 || bytes[0] === 127 || bytes[0] === 0;
+  return bytes[0] === 255 || bytes.every((byte, i) => byte === (i === 15 ? 1 : 0)) || bytes.every((byte) => byte === 0);
+}
+
+const refused = (peer: string) => coturnRefusesItself(peer) || DENIED_PEER_RANGES.some((range) => coturnInRange(range, peer));
+
+describe('the denied ranges as coturn 4.6.1 reads them', () => {
+  it('reproduces the bug measured on coturn: ::-::ffff:ffff and ::-:: match every IPv4 peer', () => {
+    expect(coturnInRange('::-::ffff:ffff', '20.77.250.2')).toBe(true);
+    expect(coturnInRange('::-::', '20.77.250.2')).toBe(true);
+    expect(coturnInRange('::-::', '2a10:77::2')).toBe(true);
+    expect(coturnInRange('::ffff:0:0-::ffff:ffff:ffff', '20.77.250.2')).toBe(false);
+  });
+
+  it.each(['20.77.250.2', '8.8.8.8', '1.1.1.1', '93.184.216.34', '100.63.255.255', '100.128.0.0', '11.0.0.1', '172.32.0.1', '223.255.255.254', '2a10:77::2', '2001:4860:4860::8888', '2606:4700::1111', '2003::1', '2001:db9::1'])(
+    'lets a relayed browser reach the public peer %s',
+    (peer) => {
+      expect(DENIED_PEER_RANGES.filter((range) => coturnInRange(range, peer))).toEqual([]);
+      expect(coturnRefusesItself(peer)).toBe(false);
+    },
+  );
+
+  it.each([
+    '0.0.0.0', '0.1.2.3', '10.0.0.1', '10.255.255.255', '100.64.0.1', '100.127.255.255', '127.0.0.1', '127.255.0.1', '169.254.169.254', '172.16.5.5', '172.31.255.255',
+    '192.168.1.1', '192.0.0.1', '192.0.2.1', '198.18.0.1', '198.51.100.1', '203.0.113.1', '224.0.0.1', '240.0.0.1', '255.255.255.255',
+    '::', '::1', '::127.0.0.1', '::10.0.0.0', '::0.0.1.0', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:0.0.0.0', '64:ff9b::a00:1', '64:ff9b:1::1', '100::1',
+    '2001::1', '2001:db8::1', '2002:a00:1::1', '3fff::1', 'fc00::1', 'fd12:3456::1', 'fe80::1', 'febf::1', 'fec0::1', 'ff02::1',
+  ])('still refuses %s', (peer) => {
+    expect(refused(peer)).toBe(true);
+  });
+
+  it('splits only blocks that start at the zero address, and never emits a zero lower bound', () => {
+    expect(coturnRanges('::/96')).toEqual(['::100:0-::ffff:ffff', '::1:0-::ffff:ffff', '::100-::ffff:ffff', '::1-::ffff:ffff']);
+    expect(coturnRanges('::/128')).toEqual([]);
+    expect(coturnRanges('0.0.0.0/8')).toEqual(['0.0.0.1-0.255.255.255']);
+    expect(coturnRanges('10.0.0.0/8')).toEqual(['10.0.0.0-10.255.255.255']);
+    for (const range of DENIED_PEER_RANGES) expect(parseAddress(range.split('-')[0]!).bytes.some((byte) => byte !== 0), range).toBe(true);
+  });
+});
+
+describe('relayQuotas: one address cannot fill the relay', () => {
+  it('gives one address four people in full meetings (11 peers, UDP + TCP + TLS each), the relay one allocation per relay port', () => {
+    expect(relayQuotas(49152, 65535)).toEqual({ userQuota: 132, totalQuota: 16384, maxBps: 625_000 });
+    expect(relayQuotas(50000, 50009).totalQuota).toBe(132);
+  });
+
+  it('writes the quotas and the bandwidth cap into the configuration', () => {
+    const lines = settingLines(generateTurnConfig(production));
+    expect(lines).toEqual(expect.arrayContaining(['user-quota=132', 'total-quota=16384', 'max-bps=625000']));
   });
 });
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { mintTurnCredentials, turnIceServers } from '../../signal/turn-credentials.js';
+import { mintTurnCredentials, relayUser, turnIceServers } from '../../signal/turn-credentials.js';
 
 /** The reference: openssl, not node:crypto, so a shared mistake cannot hide. */
 function opensslCredential(secret: string, username: string): string {
@@ -9,30 +9,52 @@ function opensslCredential(secret: string, username: string): string {
     .trim();
 }
 
-describe('mintTurnCredentials: a participant who joined gets short-lived relay credentials', () => {
+describe('mintTurnCredentials: relay credentials bound to the address a participant connects from', () => {
   const nowMs = Date.UTC(2026, 0, 15, 9, 30, 0, 750);
+  const secret = 'a-shared-secret-of-some-length';
+  /** What coturn 4.6.1 counts user-quota by: the part after the all-digit expiry and ':'. */
+  const quotaKey = (username: string) => username.replace(/^\d+:/, '');
 
-  it('signs "expiry:participant" with the shared secret exactly as coturn checks it', () => {
-    for (const [secret, participant] of [
-      ['a-shared-secret-of-some-length', 'p-3f9a'],
-      ['0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'Zx_9-long-participant-id'],
+  it('signs "expiry:user" with the shared secret exactly as coturn checks it', () => {
+    for (const [key, address] of [
+      [secret, '203.0.113.7'],
+      ['0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', '2001:db8:1:2::7'],
     ] as const) {
-      const credentials = mintTurnCredentials(secret, participant, 3600, nowMs);
-      expect(credentials.credential).toBe(opensslCredential(secret, credentials.username));
+      const credentials = mintTurnCredentials(key, address, 3600, nowMs);
+      expect(credentials.credential).toBe(opensslCredential(key, credentials.username));
     }
   });
 
   it('expires ttl seconds from now, in whole unix seconds', () => {
-    const credentials = mintTurnCredentials('a-shared-secret-of-some-length', 'p-1', 14_400, nowMs);
+    const credentials = mintTurnCredentials(secret, '203.0.113.7', 14_400, nowMs);
     const nowSeconds = Math.floor(nowMs / 1000);
-    expect(credentials.username).toBe(`${nowSeconds + 14_400}:p-1`);
+    expect(credentials.username).toBe(`${nowSeconds + 14_400}:${relayUser(secret, '203.0.113.7')}`);
     expect(credentials.expiresAt).toBe((nowSeconds + 14_400) * 1000);
   });
 
-  it('gives different participants different credentials', () => {
-    const a = mintTurnCredentials('a-shared-secret-of-some-length', 'p-a', 60, nowMs);
-    const b = mintTurnCredentials('a-shared-secret-of-some-length', 'p-b', 60, nowMs);
-    expect(a.credential).not.toBe(b.credential);
+  it('gives one IPv4 address one quota, whatever the time or lifetime', () => {
+    const a = mintTurnCredentials(secret, '203.0.113.7', 600, nowMs);
+    const later = mintTurnCredentials(secret, '203.0.113.7', 3600, nowMs + 5_000_000);
+    expect(a.username).not.toBe(later.username);
+    expect(quotaKey(a.username)).toBe(quotaKey(later.username));
+    expect(quotaKey(mintTurnCredentials(secret, '::ffff:203.0.113.7', 600, nowMs).username)).toBe(quotaKey(a.username));
+    expect(quotaKey(mintTurnCredentials(secret, '203.0.113.8', 600, nowMs).username)).not.toBe(quotaKey(a.username));
+  });
+
+  it('gives one IPv6 /64 one quota, in any spelling, and the next /64 another', () => {
+    const key = (address: string) => quotaKey(mintTurnCredentials(secret, address, 600, nowMs).username);
+    const block = key('2001:db8:1:2::7');
+    for (const same of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0DB8:0001:0002:0:0:0:1', '[2001:db8:1:2::99]']) expect(key(same), same).toBe(block);
+    expect(key('2001:db8:1:3::7')).not.toBe(block);
+  });
+
+  it('reveals nothing about the address, and someone without the secret cannot name another address\'s quota', () => {
+    const user = relayUser(secret, '203.0.113.7');
+    expect(user).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(user).not.toMatch(/203|113/);
+    expect(relayUser('another-secret-of-some-length', '203.0.113.7')).not.toBe(user);
+    // No ':' in the user part: coturn takes everything after the expiry as the user.
+    expect(quotaKey(mintTurnCredentials(secret, '2001:db8::1', 600, nowMs).username)).not.toContain(':');
   });
 });
 

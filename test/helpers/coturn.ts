@@ -1,17 +1,18 @@
-// The real coturn (Debian 4.6.1) on 127.0.0.1:10000 from Treff's generated config, and the clients that probe it:
-// coturn's own turnutils_uclient and turnutils_peer, and a minimal STUN Allocate that reads the error code.
+// The real coturn (Debian 4.6.1) from Treff's generated config, on a free port of 127.0.0.1 (or in a
+// namespace of the test's own), and the clients that probe it: coturn's own turnutils_uclient and
+// turnutils_peer, and a minimal STUN Allocate that reads the error code.
 
 import { execFile, spawn } from 'node:child_process';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateTurnConfig, writeTurnConfig, type TurnConfigOptions } from '../../turn/config.js';
 import { startTurnServer, type TurnServer } from '../../turn/supervisor.js';
 
 export const TURN_HOST = '127.0.0.1';
-export const TURN_PORT = 10000;
 export const TURN_SECRET = 'integration-test-secret-0123456789';
 export const TURN_REALM = 'treff.test';
 export const COTURN_BINARY = '/usr/bin/turnserver';
@@ -21,14 +22,15 @@ export interface TestCoturn {
   configText: string;
   /** Every line coturn printed, prefix included. */
   logLines: string[];
+  /** The port it listens on for UDP and TCP: free when it started, never the production 10000. */
+  port: number;
   close(): Promise<void>;
 }
 
-export function testTurnOptions(overrides: Partial<TurnConfigOptions> = {}): TurnConfigOptions {
+export function testTurnOptions(overrides: Partial<TurnConfigOptions> & { port: number }): TurnConfigOptions {
   return {
     profile: 'production',
     realm: TURN_REALM,
-    port: TURN_PORT,
     listeningIps: [TURN_HOST],
     relayIp: TURN_HOST,
     minPort: 49152,
@@ -36,22 +38,37 @@ export function testTurnOptions(overrides: Partial<TurnConfigOptions> = {}): Tur
     secret: TURN_SECRET,
     // As the deployment would: its own relay address is an allowed peer.
     allowedPeerIps: [TURN_HOST],
-    // turnutils_uclient -W signs every run with the same username, and its allocations outlive it.
+    // turnutils_uclient -W signs every run with the same user, and its allocations outlive it.
     userQuota: 500,
     totalQuota: 1000,
+    maxBps: 625_000,
     ...overrides,
   };
 }
 
-export async function startTestCoturn(overrides: Partial<TurnConfigOptions> = {}, restartDelayMs = 200): Promise<TestCoturn> {
+export interface StartOptions {
+  restartDelayMs?: number;
+  /** Another turnserver executable, e.g. one that runs coturn inside a namespace (give overrides.port then). */
+  binary?: string;
+}
+
+/**
+ * Starts coturn from Treff's generated config. Without overrides.port it picks a port free for UDP
+ * and TCP on every listening address (and a free TLS port when overrides.tls.port is 0), so another
+ * coturn on the machine, an operator's on 10000 or a parallel test run's, cannot break the test.
+ */
+export async function startTestCoturn(overrides: Partial<TurnConfigOptions> = {}, { restartDelayMs = 200, binary = COTURN_BINARY }: StartOptions = {}): Promise<TestCoturn> {
+  const hosts = overrides.listeningIps ?? [TURN_HOST];
+  const port = overrides.port ?? (await freeTurnPort(hosts));
+  const tls = overrides.tls && overrides.tls.port === 0 ? { ...overrides.tls, port: await freeTurnPort(hosts, [port]) } : overrides.tls;
   // coturn binds with SO_REUSEPORT: a leftover coturn would silently share the port and answer half the requests.
-  await assertUdpPortFree(TURN_HOST, TURN_PORT);
+  if (binary === COTURN_BINARY) for (const host of hosts) await assertUdpPortFree(host, port);
   const dir = mkdtempSync(join(tmpdir(), 'treff-coturn-'));
   const configPath = join(dir, 'turnserver.conf');
-  const configText = generateTurnConfig(testTurnOptions(overrides));
+  const configText = generateTurnConfig(testTurnOptions({ ...overrides, port, tls }));
   writeTurnConfig(configPath, configText);
   const logLines: string[] = [];
-  const server = startTurnServer({ binary: COTURN_BINARY, configPath, log: (line) => logLines.push(line), restartDelayMs });
+  const server = startTurnServer({ binary, configPath, log: (line) => logLines.push(line), restartDelayMs });
   const close = async () => {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -62,15 +79,42 @@ export async function startTestCoturn(overrides: Partial<TurnConfigOptions> = {}
     await close();
     throw error;
   }
-  return { server, configText, logLines, close };
+  return { server, configText, logLines, port, close };
 }
 
-function assertUdpPortFree(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = createSocket('udp4');
-    socket.once('error', (error) => reject(new Error(`UDP ${host}:${port} is taken (a leftover coturn?): ${error.message}`)));
-    socket.bind(port, host, () => socket.close(() => resolve()));
+/**
+ * A port free for UDP and TCP on every host, from 20000–32767: below Linux's ephemeral range (so no
+ * client socket takes it meanwhile) and the relay ports, and far from 8080 and 10000. Bounded: 50 tries.
+ */
+export async function freeTurnPort(hosts: string[], avoid: number[] = []): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = randomInt(20000, 32768);
+    if (avoid.includes(port)) continue;
+    let free = true;
+    for (const host of hosts) free = free && (await tcpPortFree(host, port)) && (await udpPortFree(host, port));
+    if (free) return port;
+  }
+  throw new Error(`no port free for UDP and TCP on ${hosts.join(', ')} after 50 tries`);
+}
+
+function tcpPortFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
   });
+}
+
+function udpPortFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, host, () => socket.close(() => resolve(true)));
+  });
+}
+
+async function assertUdpPortFree(host: string, port: number): Promise<void> {
+  if (!(await udpPortFree(host, port))) throw new Error(`UDP ${host}:${port} is taken (a leftover coturn?)`);
 }
 
 export interface RunResult {
@@ -79,10 +123,10 @@ export interface RunResult {
   timedOut: boolean;
 }
 
-/** turnutils_uclient against the test relay (at `server`, 127.0.0.1 by default), killed after timeoutMs. */
-export function uclient(args: string[], { timeoutMs = 8000, server = TURN_HOST } = {}): Promise<RunResult> {
+/** turnutils_uclient against the test relay on `port` (at `server`, 127.0.0.1 by default), killed after timeoutMs. */
+export function uclient(args: string[], { port, timeoutMs = 8000, server = TURN_HOST }: { port: number; timeoutMs?: number; server?: string }): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile('turnutils_uclient', ['-p', String(TURN_PORT), ...args, server], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
+    execFile('turnutils_uclient', ['-p', String(port), ...args, server], { timeout: timeoutMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
       const timedOut = Boolean(error && (error as { killed?: boolean }).killed);
       const code = error ? ((error as { code?: unknown }).code as number | null) ?? null : 0;
       resolve({ code: typeof code === 'number' ? code : null, output: stdout + stderr, timedOut });
@@ -90,8 +134,9 @@ export function uclient(args: string[], { timeoutMs = 8000, server = TURN_HOST }
   });
 }
 
-/** turnutils_peer: a UDP echo server, ready once it echoes. */
-export async function startEchoPeer(host = TURN_HOST, port = 3480): Promise<{ close(): Promise<void> }> {
+/** turnutils_peer: a UDP echo server on a free port (pass it to uclient as -r), ready once it echoes. */
+export async function startEchoPeer(host = TURN_HOST): Promise<{ port: number; close(): Promise<void> }> {
+  const port = await freeTurnPort([host]);
   const peer = spawn('turnutils_peer', ['-L', host, '-p', String(port)], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => peer.once('exit', () => resolve()));
   const close = async () => {
@@ -99,7 +144,7 @@ export async function startEchoPeer(host = TURN_HOST, port = 3480): Promise<{ cl
     await exited;
   };
   for (let attempt = 0; attempt < 50; attempt++) {
-    if (await echoes(host, port)) return { close };
+    if (await echoes(host, port)) return { port, close };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await close();
@@ -133,11 +178,12 @@ export interface AllocateAnswer {
   status: number;
 }
 
-/** Allocates a UDP relay with long-term credentials (as a browser does with TURN REST credentials). */
-export async function allocate(username: string, password: string): Promise<AllocateAnswer> {
+/** Allocates a UDP relay on the relay at port (and host) with long-term credentials, as a browser does with TURN REST credentials. */
+export async function allocate(username: string, password: string, { port, host = TURN_HOST }: { port: number; host?: string }): Promise<AllocateAnswer> {
   const socket = createSocket('udp4');
+  const exchange = (message: Buffer) => exchangeWith(socket, message, port, host);
   try {
-    const challenge = await exchange(socket, request([[ATTRIBUTE.requestedTransport, Buffer.from([17, 0, 0, 0])]]));
+    const challenge = await exchange(request([[ATTRIBUTE.requestedTransport, Buffer.from([17, 0, 0, 0])]]));
     if (challenge.status !== 401 || !challenge.realm || !challenge.nonce) return { status: challenge.status };
     const key = createHash('md5').update(`${username}:${challenge.realm}:${password}`).digest();
     const attributes: [number, Buffer][] = [
@@ -146,7 +192,7 @@ export async function allocate(username: string, password: string): Promise<Allo
       [ATTRIBUTE.realm, Buffer.from(challenge.realm)],
       [ATTRIBUTE.nonce, Buffer.from(challenge.nonce)],
     ];
-    return { status: (await exchange(socket, request(attributes, key))).status };
+    return { status: (await exchange(request(attributes, key))).status };
   } finally {
     socket.close();
   }
@@ -182,14 +228,14 @@ interface StunAnswer {
   nonce?: string;
 }
 
-function exchange(socket: ReturnType<typeof createSocket>, message: Buffer): Promise<StunAnswer> {
+function exchangeWith(socket: ReturnType<typeof createSocket>, message: Buffer, port: number, host: string): Promise<StunAnswer> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no STUN answer from coturn within 2 s')), 2000);
     socket.once('message', (answer) => {
       clearTimeout(timer);
       resolve(parseAnswer(answer));
     });
-    socket.send(message, TURN_PORT, TURN_HOST);
+    socket.send(message, port, host);
   });
 }
 

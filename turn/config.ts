@@ -42,7 +42,7 @@ const MAX_BYTES_PER_SECOND = 625_000;
 /**
  * Quotas for the production relay. One address (IPv4, IPv6 /64) gets 4 × 11 × 3 = 132 allocations;
  * the whole relay as many as it has relay ports (one UDP port per allocation), so filling it takes
- * ports / 132 addresses (124 with the default 49152–65535) instead of one.
+ * ports / 132 addresses (125 with the default 49152–65535) instead of one.
  */
 export function relayQuotas(minPort: number, maxPort: number): Pick<TurnConfigOptions, 'userQuota' | 'totalQuota' | 'maxBps'> {
   const userQuota = PARTICIPANTS_PER_ADDRESS * PEER_CONNECTIONS_PER_PARTICIPANT * ALLOCATIONS_PER_PEER_CONNECTION;

@@ -179,7 +179,12 @@ export interface AllocateAnswer {
 }
 
 /** Allocates a UDP relay on the relay at port (and host) with long-term credentials, as a browser does with TURN REST credentials. */
-export async function allocate(username: string, password: string, { port, host = TURN_HOST }: { port: number; host?: string }): Promise<AllocateAnswer> {
+/**
+ * One TURN Allocate from a fresh UDP socket. An allocation outlives its socket (10 min), so a test
+ * making many should pass `held`: the sockets stay open until it closes them, and the kernel cannot
+ * give a later one the same source port, which coturn would answer with 437 (allocation mismatch).
+ */
+export async function allocate(username: string, password: string, { port, host = TURN_HOST, held }: { port: number; host?: string; held?: Array<{ close(): void }> }): Promise<AllocateAnswer> {
   const socket = createSocket('udp4');
   const exchange = (message: Buffer) => exchangeWith(socket, message, port, host);
   try {
@@ -194,7 +199,8 @@ export async function allocate(username: string, password: string, { port, host 
     ];
     return { status: (await exchange(request(attributes, key))).status };
   } finally {
-    socket.close();
+    if (held) held.push(socket);
+    else socket.close();
   }
 }
 

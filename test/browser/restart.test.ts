@@ -2,7 +2,12 @@
 // started again on the same port. The call never stops: video keeps being decoded on every page,
 // the pages rebuild the meeting on the new process without opening new peer connections, and a
 // newcomer then meets everyone. Finally a browser that crashes disappears from the others' views.
+// Both processes share one data directory, as a real server's restarts do: the meeting comes back
+// from its stored record (server-restart.test.ts covers a server that lost even that).
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
@@ -15,10 +20,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('the signalling server killed and restarted', () => {
   let port: number;
+  const dataDir = mkdtempSync(join(tmpdir(), 'treff-restart-data-'));
   let server: MainProcess;
   const browsers: Browser[] = [];
   const start = async () => {
-    server = startMain({ TREFF_PORT: String(port), TREFF_SEAT_GRACE: '20', TREFF_STATIC_DIR: 'dist/client' });
+    server = startMain({ TREFF_PORT: String(port), TREFF_SEAT_GRACE: '20', TREFF_STATIC_DIR: 'dist/client', TREFF_DATA_DIR: dataDir });
     await waitForOutput(server, /signalling server listening/);
   };
   async function person(browser: Browser, name: string): Promise<Page> {
@@ -38,6 +44,7 @@ describe('the signalling server killed and restarted', () => {
   afterAll(async () => {
     for (const browser of browsers) await browser.close().catch(() => undefined);
     await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('keeps video playing through 10 s without a server, rebuilds the meeting, and drops a crashed browser', { timeout: 180_000 }, async () => {

@@ -41,7 +41,9 @@ const log = (line: string) => process.stderr.write(line + '\n');
 const target = await startFuzzTarget();
 log(`server pid ${target.child.pid} on port ${target.port}; settings changed: ${JSON.stringify(FUZZ_SERVER_ENV)}; seed ${seed}`);
 let crashed = false;
+let stopping = false;
 void target.exited.then(() => {
+  if (stopping) return;
   crashed = true;
   log(`THE SERVER EXITED: ${JSON.stringify(target.exit)}\n${target.output().slice(-4000)}`);
 });
@@ -86,6 +88,7 @@ if (!crashed) {
   after = await target.memoryAfterGc();
 }
 const metrics = crashed ? new Map<string, number>() : await target.metrics();
+stopping = true;
 await target.stop();
 
 const result = {

@@ -172,7 +172,7 @@ export class Session {
       this.byParticipant.delete(id);
       if (connection.superseded || this.shuttingDown) return; // on shutdown nobody is told: calls go on peer to peer
       const { rooms, seats } = this.options;
-      if (rooms.roomOf(id)) {
+      if (rooms.roomOf(id) && seats.has(id)) {
         // A dropped connection keeps its seat for a while: the calls go on, and it may come back.
         seats.hold(id, now, cause === 'backpressure' ? 'backpressure' : 'connection-lost');
       } else {
@@ -251,7 +251,8 @@ export class Session {
         const room = rooms.roomOf(id);
         this.deliver(rooms.remove(id, msg.id, now), now);
         this.credentialed.delete(msg.id);
-        seats.forget(msg.id);
+        // The seat (resume token) stays: the removed browser is still connected and may join
+        // another meeting; the door keeps it out of this one.
         return this.door.removed(room!, msg.id, removed?.block, now);
       }
       case 'mute-all':

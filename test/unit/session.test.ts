@@ -213,6 +213,21 @@ describe('the session core', () => {
     expect(w.received(eve.ref)).toMatchObject([{ type: 'joined' }]);
   });
 
+  it('lets a removed participant who joined another meeting and then dropped leave it when the seat grace ends (the fuzz found them kept for ever)', () => {
+    const w = world();
+    const ada = w.greet('192.0.2.1');
+    const eve = w.greet('203.0.113.9');
+    w.say(ada.ref, { type: 'join', room: 'tidy', name: 'Ada' });
+    w.say(eve.ref, { type: 'join', room: 'tidy', name: 'Eve' });
+    w.say(ada.ref, { type: 'remove', id: eve.id });
+    w.say(eve.ref, { type: 'join', room: 'elsewhere', name: 'Eve' });
+    expect(w.rooms.roomOf(eve.id)).toBe('elsewhere');
+    w.drop(eve.ref);
+    w.later(20_001);
+    expect(w.rooms.roomOf(eve.id)).toBeUndefined();
+    expect(w.rooms.roomCount).toBe(1);
+  });
+
   it('closes only the connection whose message failed unexpectedly, with 1011, and counts it', () => {
     const w = world();
     const ada = w.greet();

@@ -80,6 +80,9 @@ describe('a meeting rebuilt after a restart', () => {
     meeting.setPassword('ada', 'hash');
     meeting.setLocked('ada', true);
     expect(() => meeting.join('eve', 'm', 'Eve', [], { now: 1000, rejoin: { participants: ['ada'] } })).toThrow(/password/);
+    // The server's password gate before join agrees (it used to ask Ben for the password first).
+    expect(meeting.passwordHashFor('m', { id: 'eve', rejoin: { participants: ['ada'] } }, 1000)).toBe('hash');
+    expect(meeting.passwordHashFor('m', { id: 'ben', rejoin: { participants: ['ada'] } }, 1000)).toBeNull();
     expect(meeting.join('ben', 'm', 'Ben', [], { now: 1000, rejoin: { participants: ['ada'] } })[0]!.message).toMatchObject({ type: 'joined' });
   });
 

@@ -5,11 +5,12 @@
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger, type Logger } from '../../signal/log.js';
+import { freePort } from '../helpers/processes.js';
 import { TEST_APP_JS, startTestServer, type TestServer } from '../helpers/server.js';
 
 interface RawResponse {
@@ -301,17 +302,6 @@ describe('no server banner', () => {
 // ---- nginx in front, as docs/nginx.conf sets it up (plain HTTP here: TLS changes nothing about framing) ----
 
 const NGINX = '/usr/sbin/nginx';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 describe.skipIf(!existsSync(NGINX))('behind the documented nginx', () => {
   let treff: TestServer;

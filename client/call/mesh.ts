@@ -238,7 +238,8 @@ export class Mesh {
     if (action === 'give-up') peer.destroy();
     else if (action) this.restartIce(id, action === 'restart-relay');
     // A first connection still failed once its grace is over: the failure simple-peer was kept from seeing.
-    else if (!link.recovery.recovering && now - link.startedAt >= FIRST_CONNECT_GRACE_MS && (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed')) {
+    // A failed DTLS handshake gets no grace (the path worked, the certificate did not): it ends at once as insecure.
+    else if (!link.recovery.recovering && (now - link.startedAt >= FIRST_CONNECT_GRACE_MS || dtlsTransports(pc).some((transport) => transport.state === 'failed')) && (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed')) {
       peer.destroy(new Error('Ice connection failed.'));
     }
   }

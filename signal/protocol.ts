@@ -91,6 +91,12 @@ export const CloseCode = {
   VersionMismatch: 4001,
   RateLimited: 4008,
   TooManyConnections: 4029,
+  /**
+   * This node does not (or no longer) hold the meeting: another node does, or this one is
+   * draining. The browser reconnects at once (the load balancer routes it to the right node)
+   * and resumes, keeping its peer connections (issue 15).
+   */
+  Moved: 4010,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

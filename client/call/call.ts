@@ -2,22 +2,22 @@
 // state the UI renders. No DOM here beyond WebRTC and WebSocket.
 
 import { CloseCode, MAX_REJOIN_PARTICIPANTS, type ClientMessage, type ErrorCode, type IceServer, type Participant, type ParticipantId, type Rejoin, type RoomSettings, type ServerMessage } from '../../signal/protocol.js';
-import { ActiveSpeaker } from './active-speaker.js';
-import { PairWatch, type PairProblem } from './pair-watch.js';
-import { verifiedContacts, type VerifiedContacts } from './certificate-store.js';
+import { ActiveSpeaker } from './quality/active-speaker.js';
+import { PairWatch, type PairProblem } from './quality/reception-watch.js';
+import { verifiedContacts, type VerifiedContacts } from './safety/certificate.js';
 import { appendChat, type ChatMessage } from './chat.js';
-import type { VerifyFailure, VerifyResult } from './commit-reveal.js';
-import { connectionPath, type ConnectionPath } from './connection-path.js';
-import { encryptionStatus, type EncryptionStatus } from './encryption-status.js';
-import { Mesh, type ConnectionState } from './mesh.js';
+import type { VerifyFailure, VerifyResult } from './safety/commit-reveal.js';
+import { connectionPath, type ConnectionPath } from './quality/connection-path.js';
+import { encryptionStatus, type EncryptionStatus } from './quality/encryption-status.js';
+import { Mesh, type ConnectionState } from './connection/mesh.js';
 import { rememberModeratorKey, rememberedModeratorKey } from './moderator-key.js';
-import { normalizeChatText, type PeerMessage } from './peer-messages.js';
-import { fingerprintOf, type SafetyCode } from './safety-number.js';
-import { openScreen, type ScreenResult } from './screen-share.js';
-import { SignallingClient } from './signalling.js';
-import { BitrateControl, type TileSize } from './bitrate-control.js';
-import { Verifications, type Fingerprints } from './verifications.js';
-import { MIN_REFRESH_MS, refreshDelayMs } from './credential-refresh.js';
+import { normalizeChatText, type PeerMessage } from './connection/peer-protocol.js';
+import { fingerprintOf, type SafetyCode } from './safety/safety-number.js';
+import { openScreen, type ScreenResult } from './media/screen.js';
+import { SignallingClient } from './connection/signalling.js';
+import { BitrateControl, type TileSize } from './quality/bitrate-control.js';
+import { Verifications, type Fingerprints } from './safety/verifications.js';
+import { MIN_REFRESH_MS, refreshDelayMs } from './connection/credential-refresh.js';
 
 export interface RemoteParticipant {
   id: ParticipantId;

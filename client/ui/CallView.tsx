@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ParticipantId } from '../../signal/protocol.js';
 import type { Call } from '../call/call.js';
 import { unreadCount } from '../call/chat.js';
-import { canShareScreen } from '../call/screen-share.js';
+import { canShareScreen } from '../call/media/screen.js';
 import { ChatPanel } from './ChatPanel.js';
 import { CameraIcon, ChatIcon, HandIcon, LeaveIcon, MicIcon, ScreenIcon } from './icons.js';
 import { RaisedHands } from './RaisedHands.js';

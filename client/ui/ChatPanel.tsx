@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { ChatMessage } from '../call/chat.js';
-import { MAX_CHAT_LENGTH } from '../call/peer-messages.js';
+import { MAX_CHAT_LENGTH } from '../call/connection/peer-protocol.js';
 import { useT } from './i18n-context.js';
 
 /**

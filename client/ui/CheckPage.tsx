@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { CHECKS, runConnectionCheck, verdict, type CheckReport } from '../call/connection-check.js';
-import { signallingUrl } from '../call/signalling.js';
+import { CHECKS, runConnectionCheck, verdict, type CheckReport } from '../check/connection-check.js';
+import { signallingUrl } from '../call/connection/signalling.js';
 import { useT } from './i18n-context.js';
 
 /** /-/check: what this network lets through, in plain words, and what to ask IT for. */

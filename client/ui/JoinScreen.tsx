@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { normalizeDisplayName } from '../../signal/names.js';
-import { deviceOf, listDevices, openLocalMedia, type Device, type LocalMedia } from '../call/media.js';
+import { deviceOf, listDevices, openLocalMedia, type Device, type LocalMedia } from '../call/media/local-media.js';
 import type { MessageKey } from '../i18n/index.js';
 import { useT } from './i18n-context.js';
 import { VideoTile } from './VideoTile.js';

@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Call } from '../call/call.js';
-import { loadOrCreateCertificate } from '../call/certificate-store.js';
-import { openLocalMedia, stopMedia, type LocalMedia } from '../call/media.js';
-import { signallingUrl } from '../call/signalling.js';
+import { loadOrCreateCertificate } from '../call/safety/certificate.js';
+import { openLocalMedia, stopMedia, type LocalMedia } from '../call/media/local-media.js';
+import { signallingUrl } from '../call/connection/signalling.js';
 import { CallView } from './CallView.js';
 import { useT } from './i18n-context.js';
 import { JoinScreen, type JoinChoice } from './JoinScreen.js';

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { RemoteParticipant } from '../call/call.js';
-import { EMOJI_NAMES } from '../call/safety-number.js';
+import { EMOJI_NAMES } from '../call/safety/safety-number.js';
 import { useT } from './i18n-context.js';
 
 /** How a participant's connection is encrypted, in plain words, and the safety number to compare. */

@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { ConnectionPath } from '../call/connection-path.js';
-import type { ConnectionState } from '../call/mesh.js';
-import type { PairProblem } from '../call/pair-watch.js';
+import type { ConnectionPath } from '../call/quality/connection-path.js';
+import type { ConnectionState } from '../call/connection/mesh.js';
+import type { PairProblem } from '../call/quality/reception-watch.js';
 import type { MessageKey } from '../i18n/index.js';
 import { LockIcon, MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';

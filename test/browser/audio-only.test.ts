@@ -3,7 +3,7 @@
 
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HEADROOM } from '../../client/call/bitrate-policy.js';
+import { HEADROOM } from '../../client/call/quality/bitrate-policy.js';
 import { collectPageErrors, launchBrowser, peerConnections, recordPeerConnections } from '../helpers/browser.js';
 import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

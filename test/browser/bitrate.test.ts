@@ -3,7 +3,7 @@
 
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CAMERA_STEPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, roomStep } from '../../client/call/bitrate-policy.js';
+import { CAMERA_STEPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, roomStep } from '../../client/call/quality/bitrate-policy.js';
 import { launchBrowser, peerConnections, recordPeerConnections, waitForPeerConnections } from '../helpers/browser.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

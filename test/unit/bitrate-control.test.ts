@@ -2,8 +2,8 @@
 // uplink counts as strained, and when the weak-connection notice comes and goes.
 
 import { describe, expect, it } from 'vitest';
-import { encodingFor, isStrained, weakTracker, WEAK_TIMING } from '../../client/call/bitrate-control.js';
-import { planBitrates } from '../../client/call/bitrate-policy.js';
+import { encodingFor, isStrained, weakTracker, WEAK_TIMING } from '../../client/call/quality/bitrate-control.js';
+import { planBitrates } from '../../client/call/quality/bitrate-policy.js';
 
 const peers = (n: number, estimate?: number) => Array.from({ length: n }, (_, i) => ({ id: `p${i}`, availableOutgoingBitrateBps: estimate }));
 

@@ -10,7 +10,7 @@ import {
   type BitratePlan,
   type LinkPlan,
   type PeerLink,
-} from '../../client/call/bitrate-policy.js';
+} from '../../client/call/quality/bitrate-policy.js';
 
 const peers = (n: number, extra: Partial<PeerLink> = {}): PeerLink[] => Array.from({ length: n }, (_, i) => ({ id: `p${i}`, ...extra }));
 

@@ -6,7 +6,7 @@ import {
   type PeerVerifyMessage,
   type Verification,
   type VerifyResult,
-} from '../../client/call/commit-reveal.js';
+} from '../../client/call/safety/commit-reveal.js';
 
 const hexFingerprint = (bytes: number[]) =>
   bytes.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');

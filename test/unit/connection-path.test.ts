@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { verdict, type CheckResults } from '../../client/call/connection-check.js';
-import { connectionPath } from '../../client/call/connection-path.js';
+import { verdict, type CheckResults } from '../../client/check/connection-check.js';
+import { connectionPath } from '../../client/call/quality/connection-path.js';
 
 const candidates = (local: Record<string, unknown>, remote: Record<string, unknown>) => [
   { id: 'L1', type: 'local-candidate', ...local },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialsExpireAt, MIN_REFRESH_MS, refreshDelayMs } from '../../client/call/credential-refresh.js';
+import { credentialsExpireAt, MIN_REFRESH_MS, refreshDelayMs } from '../../client/call/connection/credential-refresh.js';
 
 const relay = (username: string) => ({ urls: ['turn:meet.example.org:10000?transport=udp'], username, credential: 'c' });
 const stun = { urls: ['stun:meet.example.org:10000'] };

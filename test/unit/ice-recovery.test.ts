@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IceRecovery, type IceRecoveryOptions } from '../../client/call/ice-recovery.js';
+import { IceRecovery, type IceRecoveryOptions } from '../../client/call/connection/ice-recovery.js';
 
 const options: IceRecoveryOptions = { restartAfterMs: 2000, retryAfterMs: [6000, 10_000], checkingGraceMs: 5000, maxAttempts: 3, relayFromAttempt: 2 };
 

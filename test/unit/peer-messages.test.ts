@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ActiveSpeaker } from '../../client/call/active-speaker.js';
+import { ActiveSpeaker } from '../../client/call/quality/active-speaker.js';
 import { appendChat, CHAT_HISTORY_LIMIT, unreadCount } from '../../client/call/chat.js';
-import { MAX_CHAT_LENGTH, normalizeChatText, parsePeerMessage } from '../../client/call/peer-messages.js';
+import { MAX_CHAT_LENGTH, normalizeChatText, parsePeerMessage } from '../../client/call/connection/peer-protocol.js';
 
 describe('peer messages', () => {
   it('accepts chat, screen and hand messages and keeps only their own fields', () => {

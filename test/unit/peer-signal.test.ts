@@ -1,6 +1,6 @@
 // Renegotiation over the participants' own data channel: what may arrive there.
 import { describe, expect, it } from 'vitest';
-import { parsePeerMessage } from '../../client/call/peer-messages.js';
+import { parsePeerMessage } from '../../client/call/connection/peer-protocol.js';
 
 describe('signal messages between peers', () => {
   it('carries offers, answers, candidates and restart requests, checked like the server checks them', () => {

@@ -2,7 +2,7 @@
 // pair is shown to the two people concerned and repaired by that pair alone.
 
 import { describe, expect, it } from 'vitest';
-import { parsePeerMessage } from '../../client/call/peer-messages.js';
+import { parsePeerMessage } from '../../client/call/connection/peer-protocol.js';
 import {
   brokenPairs,
   inboundCounters,
@@ -12,7 +12,7 @@ import {
   type MediaFlags,
   type Reception,
   type ReceptionReading,
-} from '../../client/call/reception.js';
+} from '../../client/call/quality/reception.js';
 
 const BOTH: MediaFlags = { audio: true, video: true };
 const NEITHER: MediaFlags = { audio: false, video: false };

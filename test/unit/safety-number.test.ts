@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { de } from '../../client/i18n/de.js';
 import { en } from '../../client/i18n/en.js';
-import { EMOJI_NAMES, fingerprintOf, NONCE_BYTES, safetyCode } from '../../client/call/safety-number.js';
+import { EMOJI_NAMES, fingerprintOf, NONCE_BYTES, safetyCode } from '../../client/call/safety/safety-number.js';
 
 const hexFingerprint = (bytes: number[]) =>
   bytes.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');

@@ -4,7 +4,7 @@ import {
   needsRenewal,
   verifiedContacts,
   type KeyValueStore,
-} from '../../client/call/certificate-store.js';
+} from '../../client/call/safety/certificate.js';
 
 const fingerprint = (byte: number) => Array(32).fill(byte.toString(16).padStart(2, '0').toUpperCase()).join(':');
 const ANNA_LAPTOP = fingerprint(0xa1);

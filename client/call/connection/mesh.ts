@@ -1,9 +1,9 @@
 // The full mesh: one simple-peer connection per remote participant, with one teardown path.
 
 import SimplePeer from 'simple-peer';
-import { type IceServer, type ParticipantId, type SignalData } from '../../signal/protocol.js';
+import { type IceServer, type ParticipantId, type SignalData } from '../../../signal/protocol.js';
 import { IceRecovery } from './ice-recovery.js';
-import { parsePeerMessage, type PeerMessage } from './peer-messages.js';
+import { parsePeerMessage, type PeerMessage } from './peer-protocol.js';
 
 /**
  * reconnecting: was connected, lost its path, ICE is being restarted (media may stall meanwhile).

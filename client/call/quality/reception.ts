@@ -4,7 +4,7 @@
 // from it. A broken pair is repaired by that pair alone: an ICE restart, then the relay.
 // Pure: counters and times in, states and decisions out.
 
-import type { PeerMessage } from './peer-messages.js';
+import type { PeerMessage } from '../connection/peer-protocol.js';
 
 export type MediaKind = 'audio' | 'video';
 

@@ -5,8 +5,8 @@
 // control pauses video to a tile nobody shows, or on a starved link), so video is judged by the
 // sender from the receiver's report; audio, never paused, is judged on both sides.
 
-import type { ParticipantId } from '../../signal/protocol.js';
-import type { PeerMessage } from './peer-messages.js';
+import type { ParticipantId } from '../../../signal/protocol.js';
+import type { PeerMessage } from '../connection/peer-protocol.js';
 import {
   RepairLadder,
   ReceptionMeter,

@@ -2,7 +2,7 @@
 // checks them when an allocation is made, so a running relayed call outlives them; but an ICE restart
 // or a newcomer late in a long meeting needs fresh ones. The browser asks for them in good time.
 
-import type { IceServer } from '../../signal/protocol.js';
+import type { IceServer } from '../../../signal/protocol.js';
 
 /** Never ask again sooner than this, whatever a (mis)configured lifetime says. */
 export const MIN_REFRESH_MS = 10_000;

@@ -3,7 +3,7 @@
 // RTCRtpSender.setParameters(). The decisions live in bitrate-policy.ts; the one judgement made
 // here is the weak-connection notice (weakTracker), a small pure state machine.
 
-import type { ParticipantId } from '../../signal/protocol.js';
+import type { ParticipantId } from '../../../signal/protocol.js';
 import { CAMERA_STEPS, DEFAULT_AUDIO_BITRATE_BPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, SCREEN_STEPS, planBitrates, roomStep, type BitratePlan, type LinkPlan, type PeerLink } from './bitrate-policy.js';
 
 export interface TileSize {

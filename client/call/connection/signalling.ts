@@ -1,7 +1,7 @@
 // The WebSocket to the signalling server: says hello with the protocol version, validates
 // everything the server sends, and reports the socket's end to its owner.
 
-import { PROTOCOL_VERSION, parseServerMessage, type ClientMessage, type ServerMessage } from '../../signal/protocol.js';
+import { PROTOCOL_VERSION, parseServerMessage, type ClientMessage, type ServerMessage } from '../../../signal/protocol.js';
 
 export interface SignallingHandlers {
   onMessage(message: ServerMessage): void;

@@ -1,7 +1,7 @@
 // Runs the commit-then-reveal safety-number exchange with every connected participant, once per
 // connection (fresh nonces each time), and reports each result.
 
-import type { ParticipantId } from '../../signal/protocol.js';
+import type { ParticipantId } from '../../../signal/protocol.js';
 import { createVerification, type PeerVerifyMessage, type Verification, type VerifyResult } from './commit-reveal.js';
 
 export interface Fingerprints {

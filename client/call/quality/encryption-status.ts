@@ -1,7 +1,7 @@
 // How a connection is encrypted, read from getStats() rather than assumed: DTLS state and
 // version, SRTP cipher, and the fingerprints of the certificates actually used on the wire.
 
-import { normaliseFingerprint } from './safety-number.js';
+import { normaliseFingerprint } from '../safety/safety-number.js';
 
 export interface EncryptionStatus {
   dtlsState: string | null;

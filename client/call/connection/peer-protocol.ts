@@ -2,8 +2,8 @@
 // arrives is checked here; whom a message is from is decided by the connection it came on, so no
 // message carries a sender name.
 
-import { parseSignalData, type SignalData } from '../../signal/protocol.js';
-import { parseVerifyMessage, type PeerVerifyMessage } from './commit-reveal.js';
+import { parseSignalData, type SignalData } from '../../../signal/protocol.js';
+import { parseVerifyMessage, type PeerVerifyMessage } from '../safety/commit-reveal.js';
 
 /** Longest chat message, in characters (code points). */
 export const MAX_CHAT_LENGTH = 2000;

@@ -3,7 +3,7 @@
 // connections in this page, forced through the relay, so "ok" means media would really pass.
 
 import type { IceServer, ServerMessage } from '../../signal/protocol.js';
-import { SignallingClient } from './signalling.js';
+import { SignallingClient } from '../call/connection/signalling.js';
 
 export type CheckId = 'signalling' | 'udp' | 'turn-udp' | 'turn-tcp' | 'turns';
 export type CheckStatus = 'pending' | 'running' | 'ok' | 'failed' | 'unavailable';

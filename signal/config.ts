@@ -3,6 +3,7 @@
 // validated with an error that names the setting. Ranges and defaults live in settings.ts.
 
 import { isIPv4 } from 'node:net';
+import { hostname } from 'node:os';
 import { CONFIG_ORIGIN, footerLinkTarget } from './links.js';
 import type { RateLimit } from './rate-limit.js';
 import { SETTINGS, type BooleanSetting, type ChoiceSetting, type IntegerSetting, type ListSetting, type TextSetting } from './settings.js';
@@ -42,6 +43,14 @@ export interface Config {
   /** What the browser app is told at GET /client-config.json. */
   client: ClientConfig;
   relay: RelayConfig;
+  /** Several nodes behind HAProxy sharing a Redis; undefined for one node (the default). */
+  cluster: ClusterConfig | undefined;
+}
+
+export interface ClusterConfig {
+  redisUrl: string;
+  nodeId: string;
+  drainDelaySeconds: number;
 }
 
 export interface TlsConfig {
@@ -141,7 +150,21 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
       defaultLanguage: oneOf(env, SETTINGS.defaultLanguage),
     },
     relay: loadRelayConfig(env, dataDir),
+    cluster: loadClusterConfig(env),
   };
+}
+
+function loadClusterConfig(env: Env): ClusterConfig | undefined {
+  const redisUrl = text(env, SETTINGS.redisUrl);
+  const nodeId = text(env, SETTINGS.nodeId);
+  if (!redisUrl) {
+    if (nodeId !== undefined) throw new ConfigError(SETTINGS.nodeId.env, `a node id is for a cluster: set ${SETTINGS.redisUrl.env} too`);
+    return undefined;
+  }
+  if (!/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError(SETTINGS.redisUrl.env, 'expected redis://host:port or rediss://host:port');
+  const id = nodeId ?? hostname();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) throw new ConfigError(SETTINGS.nodeId.env, `"${id}" is not 1–64 letters, digits, dots, dashes or underscores`);
+  return { redisUrl, nodeId: id, drainDelaySeconds: integer(env, SETTINGS.drainDelay) };
 }
 
 /** Seats for listeners beyond the video senders, unless the operator says otherwise: a few kbit/s each. */

@@ -3,6 +3,7 @@
 // Registered once per app (a certificate reload makes a new app); the WebSocket lives in server.ts.
 
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { ClusterStatus } from './cluster/node.js';
 import type { Config } from './config.js';
 import { framingRefusal, metricsAccess, plainAnswer, send, type Answer, type Headers } from './http.js';
 import type { Logger } from './log.js';
@@ -21,7 +22,7 @@ export interface HttpRoutesContext {
   /** Whether this node takes new meetings (false while shutting down or not listening). */
   readiness: () => { ready: boolean; reason?: string };
   /** Gauges for /metrics, read at request time. */
-  gauges: () => { connections: number; rooms: number; participants: number; relay?: { up: boolean; restarts: number }; tlsExpiry?: number };
+  gauges: () => { connections: number; rooms: number; participants: number; relay?: { up: boolean; restarts: number }; tlsExpiry?: number; cluster?: ClusterStatus };
   /** For the start-up warning about a server without publicHost on a network address. */
   logger?: Pick<Logger, 'warn'>;
 }
@@ -87,7 +88,7 @@ export function registerHttpRoutes(app: TemplatedApp, context: HttpRoutesContext
 
   get('/readyz', () => {
     const state = context.readiness();
-    return state.ready ? plainAnswer('200 OK', headers, text, 'ready') : plainAnswer('503 Service Unavailable', headers, text, `not ready: ${state.reason ?? 'unknown'}`);
+    return state.ready ? plainAnswer('200 OK', headers, text, state.reason ? `ready (${state.reason})` : 'ready') : plainAnswer('503 Service Unavailable', headers, text, `not ready: ${state.reason ?? 'unknown'}`);
   });
 
   get('/metrics', (res, req) => {
@@ -99,7 +100,7 @@ export function registerHttpRoutes(app: TemplatedApp, context: HttpRoutesContext
     });
     if (access === 'unauthorized') return plainAnswer('401 Unauthorized', headers, text, 'metrics need the bearer token', [['WWW-Authenticate', 'Bearer']]);
     if (access === 'forbidden') return plainAnswer('403 Forbidden', headers, text, 'metrics are served to this machine only (or set TREFF_METRICS_TOKEN)');
-    const { relay, ...gauges } = context.gauges();
+    const { relay, cluster, ...gauges } = context.gauges();
     const memory = process.memoryUsage();
     const body = renderMetrics(counters, {
       ...gauges,
@@ -108,7 +109,9 @@ export function registerHttpRoutes(app: TemplatedApp, context: HttpRoutesContext
       residentMemory: memory.rss,
       heapUsed: memory.heapUsed,
       uptime: Math.round(process.uptime()),
-    });
+      clusterRedisUp: cluster ? Number(cluster.redisUp) : undefined,
+      clusterLeases: cluster?.leases,
+    }, cluster?.node);
     return plainAnswer('200 OK', headers, 'text/plain; version=0.0.4; charset=utf-8', body);
   });
 

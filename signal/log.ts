@@ -23,13 +23,15 @@ export interface LoggerOptions {
   level: LogLevel;
   write?: (line: string) => void;
   now?: () => Date;
+  /** Written on every line, e.g. a cluster node's id. */
+  base?: Fields;
 }
 
-export function createLogger({ level, write = (line) => process.stdout.write(line + '\n'), now = () => new Date() }: LoggerOptions): Logger {
+export function createLogger({ level, write = (line) => process.stdout.write(line + '\n'), now = () => new Date(), base = {} }: LoggerOptions): Logger {
   const at = (lineLevel: LogLevel) => (message: string, fields: Fields = {}) => {
     if (RANK[lineLevel] < RANK[level]) return;
     const entry: Record<string, unknown> = { time: now().toISOString(), level: lineLevel, msg: message };
-    for (const [key, value] of Object.entries(fields)) {
+    for (const [key, value] of Object.entries({ ...fields, ...base })) {
       if (value !== undefined && !FORBIDDEN_FIELDS.test(key) && !(key in entry)) entry[key] = value;
     }
     write(JSON.stringify(entry));

@@ -1,6 +1,6 @@
 // Command-line entry: `npm start` builds the client, then runs this.
 // Reads the settings (config file, environment, flags), starts the relay, then the server.
-// SIGHUP reloads the TLS certificate; SIGTERM and SIGINT shut down.
+// SIGHUP reloads the TLS certificate; SIGTERM and SIGINT shut down (in a cluster SIGTERM drains).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   }
   // Checked before the relay starts, so a bad certificate stops everything at once.
   if (config.tls) checkCertificate(config.tls);
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, ...(config.cluster ? { base: { node: config.cluster.nodeId } } : {}) });
   const relay = await startRelay(config.relay, (line) => logger.info(line));
   const relayExpected = config.relay.mode === 'internal';
   const server = await startServer({
@@ -54,8 +54,9 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info(`${signal}: shutting down`);
-    await Promise.all([server.close(), relay.stop()]);
+    logger.info(`${signal}: ${config.cluster && signal === 'SIGTERM' ? 'draining' : 'shutting down'}`);
+    // In a cluster SIGTERM drains: the browsers move to another node with their calls kept.
+    await Promise.all([signal === 'SIGTERM' ? server.drain() : server.close(), relay.stop()]);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

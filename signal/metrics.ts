@@ -28,6 +28,10 @@ export const FAMILIES = {
   tlsExpiry: { name: 'treff_tls_certificate_expiry_timestamp_seconds', type: 'gauge', help: 'when the served certificate expires (Unix time)' },
   relayUp: { name: 'treff_relay_up', type: 'gauge', help: '1 when the TURN relay is running (or external), 0 otherwise' },
   relayRestarts: { name: 'treff_relay_restarts_total', type: 'counter', help: 'times the supervised coturn process was restarted' },
+  clusterRedisUp: { name: 'treff_cluster_redis_up', type: 'gauge', help: '1 while this node reaches the cluster\'s Redis, 0 while it does not (leases and stored meeting rules are then best effort)' },
+  clusterLeases: { name: 'treff_cluster_leases', type: 'gauge', help: 'meetings this node holds the lease of' },
+  clusterUpgrades: { name: 'treff_cluster_upgrades_total', type: 'counter', help: 'WebSocket upgrades in a cluster, by outcome (owned, taken-over, moved, draining, unchecked while Redis is down)', label: 'outcome' },
+  clusterRedisErrors: { name: 'treff_cluster_redis_errors_total', type: 'counter', help: 'Redis commands that failed or timed out, by what they were for', label: 'operation' },
   residentMemory: { name: 'process_resident_memory_bytes', type: 'gauge', help: 'resident memory of the server process' },
   heapUsed: { name: 'nodejs_heap_used_bytes', type: 'gauge', help: 'V8 heap in use' },
   uptime: { name: 'process_uptime_seconds', type: 'gauge', help: 'seconds since the server process started' },
@@ -56,9 +60,10 @@ export class Counters {
 
 export type Gauges = Partial<Record<FamilyKey, number | undefined>>;
 
-/** Renders every family, in table order, with HELP and TYPE even before anything was counted. */
-export function renderMetrics(counters: Counters, gauges: Gauges): string {
+/** Renders every family, in table order, with HELP and TYPE even before anything was counted; `node`: a cluster node's id (set by the operator). */
+export function renderMetrics(counters: Counters, gauges: Gauges, node?: string): string {
   const lines: string[] = [];
+  if (node !== undefined) lines.push('# HELP treff_node_info this node of a cluster', '# TYPE treff_node_info gauge', `treff_node_info{node="${escapeLabel(node)}"} 1`);
   for (const [key, family] of Object.entries(FAMILIES) as Array<[FamilyKey, Family]>) {
     const gauge = gauges[key];
     const series = counters.series(key);

@@ -13,7 +13,6 @@ import { redirectTarget, respond } from './http.js';
 import { registerHttpRoutes } from './http-routes.js';
 import { createLogger, type Logger } from './log.js';
 import { Counters } from './metrics.js';
-import { clientAddress, isAllowedOrigin } from './origin.js';
 import { CloseCode, type IceServer, type ParticipantId } from './protocol.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { Rooms } from './rooms.js';
@@ -25,17 +24,8 @@ import { loadOrCreateSecret } from '../turn/secret.js';
 import { loadStaticFiles, securityHeaders } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
-
-interface SocketData {
-  ref: ConnectionRef;
-  host: string;
-  /** The client's IP address, for the per-address limits. Never logged. */
-  address: string;
-  /** Which app (certificate generation) accepted the socket. */
-  generation: number;
-  /** uWS refused a write (over maxBackpressure) and is closing the socket: its seat is protected. */
-  droppedForBackpressure: boolean;
-}
+import { registerWsRoute, type SocketData } from './ws-route.js';
+import { ClusterNode } from './cluster/node.js';
 
 /** uWS `send` result: the message was dropped because the socket is over its backpressure limit (and is being closed). */
 const DROPPED = 2;
@@ -56,11 +46,18 @@ export interface RunningServer {
   /** The plain-HTTP redirect listener's port, when there is one. */
   redirectPort: number | undefined;
   /** Stops accepting, tells every client the server is going away, resolves when all sockets are closed. */
-  close(timeoutMs?: number): Promise<void>;
+  close(timeoutMs?: number, code?: CloseCode): Promise<void>;
+  /**
+   * In a cluster: fails /readyz, waits TREFF_DRAIN_DELAY for the load balancer to notice, gives
+   * the meetings' leases back and closes every socket with 4010 so its browsers resume on another
+   * node. Without a cluster, the same as close().
+   */
+  drain(timeoutMs?: number): Promise<void>;
 }
 
 /** Moved to protocol.ts (the client needs them too); kept here for existing imports. */
 export { CloseCode } from './protocol.js';
+export { hostnameOf } from './ws-route.js';
 
 export interface ServerOptions {
   config: Config;
@@ -78,13 +75,15 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   const counters = new Counters();
   let certificate = config.tls ? checkCertificate(config.tls) : undefined;
   const headers = securityHeaders(config.tls);
-  const rooms = new Rooms({
+  // In a cluster the meeting records live in Redis (signal/cluster/cluster-store.ts).
+  const cluster = config.cluster && new ClusterNode(config.cluster, logger, counters, (room) => rooms.moderatorOf(room) !== undefined);
+  const rooms: Rooms = new Rooms({
     capacity: config.roomCapacity,
     audioOnlyCapacity: config.audioOnlyCapacity,
     uplinkBudgetKbps: config.uplinkBudgetKbps,
     // Random: only its hash is kept (and stored), so a key stops working when the role moves on.
     newKey: () => randomBytes(33).toString('base64url'),
-    store: openMeetingStore(config.dataDir, logger),
+    store: cluster?.store ?? openMeetingStore(config.dataDir, logger),
   });
   const seats = new Seats(config.seatGraceSeconds * 1000);
   /** Open sockets by connection: only these are ever written to (a closed uWS socket must never be touched). */
@@ -104,6 +103,9 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
   const indexFile = index;
 
+  /** Effects held back until urgent meeting-record writes are in Redis; later effects queue behind, in order. */
+  let held: Promise<void> | undefined;
+
   /** Runs one event; whatever goes wrong, only `origin` (the connection the event came from) is closed. */
   function run(origin: ConnectionRef | undefined, stage: string, event: () => Effect[]): void {
     let effects: Effect[];
@@ -112,6 +114,16 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     } catch (error) {
       return failed(origin, stage, error);
     }
+    const urgent = cluster?.store.settled();
+    if (!urgent && !held) return performAll(origin, effects);
+    const next: Promise<void> = Promise.all([held, urgent]).then(() => {
+      if (held === next) held = undefined;
+      performAll(origin, effects);
+    });
+    held = next;
+  }
+
+  function performAll(origin: ConnectionRef | undefined, effects: Effect[]): void {
     for (const effect of effects) {
       try {
         perform(effect);
@@ -175,53 +187,20 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   };
 
   function registerRoutes(app: TemplatedApp, appGeneration: number): void {
-    app.ws<SocketData>('/ws', {
-      maxPayloadLength: config.maxMessageBytes,
-      idleTimeout: config.idleTimeoutSeconds,
-      sendPingsAutomatically: true,
-      // A client that does not read cannot make the server hold more than this for it.
-      maxBackpressure: 1024 * 1024,
-      closeOnBackpressureLimit: 1,
-      upgrade(res, req, context) {
-        // Everything is read out of req here: uWS reuses it once this handler returns.
-        const origin = req.getHeader('origin');
-        const hostHeader = req.getHeader('host');
-        if (!isAllowedOrigin(origin, hostHeader, config.allowedOrigins, config.publicHost)) {
-          counters.inc('refusals', 'origin');
-          logger.info('refused a WebSocket opened by a page of another origin', { origin });
-          return respond(res, '403 Forbidden', headers, 'text/plain; charset=utf-8', 'pages of this origin may not connect to this Treff server');
-        }
-        res.upgrade<SocketData>(
-          {
-            ref: nextRef++,
-            host: hostnameOf(hostHeader),
-            address: clientAddress(Buffer.from(res.getRemoteAddressAsText()).toString(), req.getHeader('x-forwarded-for'), config.trustProxy),
-            generation: appGeneration,
-            droppedForBackpressure: false,
-          },
-          req.getHeader('sec-websocket-key'),
-          req.getHeader('sec-websocket-protocol'),
-          req.getHeader('sec-websocket-extensions'),
-          context,
-        );
-      },
-      open(ws) {
-        const data = ws.getUserData();
-        live.set(data.ref, ws);
-        apps.get(data.generation)!.open += 1;
-        run(data.ref, 'open', () => session.opened(data.ref, { address: data.address, host: data.host }, Date.now()));
-      },
-      // Decoding copies the bytes: uWS reuses the buffer once this handler returns.
-      message: (ws, message) => {
-        const { ref } = ws.getUserData();
-        run(ref, 'message', () => session.message(ref, Buffer.from(message).toString('utf8'), Date.now()));
-      },
-      close(ws) {
-        const data = ws.getUserData();
-        live.delete(data.ref);
-        apps.get(data.generation)!.open -= 1;
-        release(data.generation);
-        run(undefined, 'close', () => session.closed(data.ref, data.droppedForBackpressure ? 'backpressure' : 'client', Date.now()));
+    registerWsRoute(app, appGeneration, {
+      config,
+      headers,
+      counters,
+      logger,
+      session,
+      live,
+      newRef: () => nextRef++,
+      run,
+      cluster,
+      opened: (gen) => void (apps.get(gen)!.open += 1),
+      closed: (gen) => {
+        apps.get(gen)!.open -= 1;
+        release(gen);
         if (closing && live.size === 0) closing.resolve();
       },
     });
@@ -233,13 +212,20 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       files,
       index: indexFile,
       counters,
-      readiness: () => (closing || !listenSocket ? { ready: false, reason: 'not listening' } : (readiness?.() ?? { ready: true })),
+      readiness: () => {
+        if (cluster?.status().draining) return { ready: false, reason: 'draining' };
+        if (closing || !listenSocket) return { ready: false, reason: 'not listening' };
+        const own = readiness?.() ?? { ready: true };
+        // Redis away does not stop a node (its meetings go on, HAProxy's hash keeps routing): it says so.
+        return own.ready && cluster && !cluster.status().redisUp ? { ready: true, reason: 'Redis unreachable, meeting leases are best effort' } : own;
+      },
       gauges: () => ({
         connections: session.connectionCount,
         rooms: rooms.roomCount,
         participants: rooms.participantCount,
         relay: relayStatus?.(),
         tlsExpiry: certificate ? Math.floor(certificate.validTo.getTime() / 1000) : undefined,
+        cluster: cluster?.status(),
       }),
     });
   }
@@ -301,7 +287,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
     return info;
   };
 
-  return {
+  const running: RunningServer = {
     port: boundPort,
     rooms,
     counters,
@@ -318,7 +304,15 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
       return result;
     },
     redirectPort: redirectSocket ? uws.us_socket_local_port(redirectSocket) : undefined,
-    close(timeoutMs = 3000) {
+    async drain(timeoutMs = 3000) {
+      if (!cluster) return running.close(timeoutMs);
+      cluster.startDraining();
+      logger.info('draining: /readyz fails, participants move to another node', { delaySeconds: config.cluster!.drainDelaySeconds });
+      await new Promise((resolve) => setTimeout(resolve, config.cluster!.drainDelaySeconds * 1000));
+      await cluster.releaseAll();
+      return running.close(timeoutMs, CloseCode.Moved);
+    },
+    close(timeoutMs = 3000, code: CloseCode = CloseCode.GoingAway) {
       clearInterval(ticker);
       clearInterval(pruner);
       if (listenSocket) uws.us_listen_socket_close(listenSocket);
@@ -338,11 +332,13 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
             done();
           },
         };
-        run(undefined, 'shutdown', () => session.shutdown());
+        // Moved (4010) sends the browsers straight to another node, resuming with their calls kept.
+        run(undefined, 'shutdown', () => session.shutdown().map((effect) => (effect.type === 'close' ? { ...effect, code, reason: code === CloseCode.Moved ? 'moved to another node' : effect.reason } : effect)));
         if (live.size === 0) closing.resolve();
-      });
+      }).finally(() => cluster?.close());
     },
   };
+  return running;
 }
 
 /** A port nobody listens on now, found by binding port 0 with Node (which does not share ports). */
@@ -355,13 +351,6 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/** "meet.example.org:8080" → "meet.example.org"; "[2001:db8::1]:443" → "2001:db8::1". */
-export function hostnameOf(hostHeader: string): string {
-  const bracketed = /^\[([^\]]+)\]/.exec(hostHeader);
-  if (bracketed) return bracketed[1]!;
-  return hostHeader.replace(/:\d+$/, '');
 }
 
 /**

@@ -88,6 +88,10 @@ export const SETTINGS = {
   // Operations
   logLevel: choice({ env: 'TREFF_LOG_LEVEL', key: 'logLevel', values: LOG_LEVELS, default: 'info', help: 'least important log lines written (JSON, one per line, to stdout)' }),
   metricsToken: text({ env: 'TREFF_METRICS_TOKEN', key: 'metricsToken', default: undefined, secret: true, help: 'bearer token for /metrics (at least 16 characters); without it only loopback clients get metrics' }),
+  // Several nodes (docs/scale.md)
+  redisUrl: text({ env: 'TREFF_REDIS_URL', key: 'cluster.redisUrl', default: undefined, secret: true, help: 'redis://[:password@]host:port of the Redis shared by several Treff nodes behind HAProxy; without it Treff is one node and needs neither' }),
+  nodeId: text({ env: 'TREFF_NODE_ID', key: 'cluster.nodeId', default: undefined, defaultText: 'the host name', help: 'this node\'s name in a cluster, in logs, metrics and meeting leases (letters, digits, . _ -; unique per node)' }),
+  drainDelay: integer({ env: 'TREFF_DRAIN_DELAY', key: 'cluster.drainDelay', default: 3, min: 0, max: 60, help: 'seconds a draining node (SIGTERM) fails /readyz before it moves its participants, so the load balancer has stopped sending it new ones' }),
   // The relay
   turnMode: choice({ env: 'TREFF_TURN', key: 'turn.mode', values: ['internal', 'external', 'off'], default: 'internal', help: 'internal (run coturn), external (your coturn), off' }),
   turnHost: text({ env: 'TREFF_TURN_HOST', key: 'turn.host', default: undefined, defaultText: 'the host the browser used', help: 'name or address browsers use for the relay' }),
@@ -142,7 +146,7 @@ export function helpText(): string {
     '  1. the JSON config file (--config or TREFF_CONFIG), keys as shown in [brackets]',
     '  2. environment variables',
     '  3. command-line flags',
-    'Signals: SIGHUP reloads the TLS certificate, SIGTERM/SIGINT shut down.',
+    'Signals: SIGHUP reloads the TLS certificate, SIGTERM/SIGINT shut down (in a cluster: drain, moving participants to another node).',
     '',
     'Options:',
     '  --help, -h                 show this help',

@@ -36,7 +36,7 @@ export function take(bucket: TokenBucket, limit: RateLimit, now: number): boolea
  * refill rate is cut off after `maxRefused` refusals, even if a message slips through now and then.
  * Refusals are forgiven once the client has been quiet long enough for the bucket to fill up.
  */
-export function admit(bucket: TokenBucket, limit: RateLimit, maxRefused: number, now: number): Verdict {
+export function meterMessage(bucket: TokenBucket, limit: RateLimit, maxRefused: number, now: number): Verdict {
   if (take(bucket, limit, now)) {
     if (bucket.tokens >= limit.burst - 1) bucket.refused = 0;
     return 'pass';

@@ -4,7 +4,10 @@
 
 import { createHash } from 'node:crypto';
 import type { MeetingRecord } from './meeting-store.js';
-import type { IceServer, Participant, ParticipantId, Rejoin, RoomSettings } from './protocol.js';
+import type { IceServer, Participant, ParticipantId, Rejoin, RoomSettings, ServerMessage } from './protocol.js';
+
+/** What to send to whom: every room operation returns one; the session core delivers it. */
+export type Outbox = Array<{ to: ParticipantId; message: ServerMessage }>;
 
 export interface Waiting extends Participant {
   iceServers: IceServer[];

@@ -14,9 +14,11 @@
 import { SlidingWindow } from './attempts.js';
 import { HashQueue, type HashQueueLimits } from './hash-queue.js';
 import type { Counters } from './metrics.js';
-import { ProtocolError, type ClientMessage, type Knocker, type ParticipantId, type ServerMessage } from './protocol.js';
-import type { Outbox, Rooms } from './rooms.js';
-import type { Connection, ConnectionRef, Effect } from './session.js';
+import { ProtocolError, type ClientMessage, type Knocker, type ParticipantId } from './protocol.js';
+import type { Rooms } from './rooms.js';
+import type { Connection, ConnectionRef, Connections } from './session-connections.js';
+import type { Delivery } from './session-delivery.js';
+import type { Effects } from './session-effects.js';
 
 type Join = Extract<ClientMessage, { type: 'join' }>;
 
@@ -32,12 +34,9 @@ export interface DoorOptions {
   counters: Counters;
   knocksPerAddress: number;
   hashLimits?: HashQueueLimits | undefined;
-  emit(effect: Effect): void;
-  send(connection: Connection, message: ServerMessage): void;
-  deliver(outbox: Outbox, now: number, rejoiner?: ParticipantId): void;
-  connection(ref: ConnectionRef): Connection | undefined;
-  connectionOf(id: ParticipantId): Connection | undefined;
-  fail(connection: Connection, stage: string, error: unknown): void;
+  effects: Effects;
+  delivery: Delivery;
+  connections: Connections;
 }
 
 const MINUTE = 60_000;
@@ -108,33 +107,33 @@ export class Door {
     const version = (this.passwordVersion.get(room) ?? 0) + 1;
     this.passwordVersion.set(room, version);
     this.nextPassword.delete(connection.ref);
-    if (password === null) return this.options.deliver(rooms.setPassword(by, null), now);
+    if (password === null) return this.options.delivery.deliver(rooms.setPassword(by, null), now);
     if (connection.hashing) return void this.nextPassword.set(connection.ref, { password, room, by, version });
     this.startHash(connection, { kind: 'set', id: this.nextJob++, connection: connection.ref, address: connection.block, password, room, by, version });
   }
 
   hashFinished(job: HashJob, outcome: HashOutcome, now: number): void {
     this.options.counters.inc('passwordHashesFinished');
-    for (const next of this.queue.finished(job)) this.options.emit({ type: 'hash', job: next });
-    const connection = this.options.connection(job.connection);
+    for (const next of this.queue.finished(job)) this.options.effects.emit({ type: 'hash', job: next });
+    const connection = this.options.connections.get(job.connection);
     if (connection?.hashing === job) connection.hashing = undefined;
     if (!connection) return; // gone while hashing: nothing to tell, and nobody to tell it to
-    if ('error' in outcome) return this.options.fail(connection, 'password', outcome.error);
+    if ('error' in outcome) return this.options.effects.fail(connection, 'password', outcome.error);
     try {
       if (job.kind === 'check') this.checked(connection, job, 'matches' in outcome && outcome.matches, now);
       else this.passwordHashed(connection, job, 'hash' in outcome ? outcome.hash : null, now);
     } catch (error) {
-      if (!(error instanceof ProtocolError)) return this.options.fail(connection, 'password', error);
-      this.refuse(connection, error);
+      if (!(error instanceof ProtocolError)) return this.options.effects.fail(connection, 'password', error);
+      this.options.effects.refuse(connection, error.code, error.message);
     }
   }
 
   /** The moderator admits someone knocking here; false when they knock in Rooms' own lobby. */
-  admit(by: ParticipantId, id: ParticipantId, now: number): boolean {
+  admitKnocker(by: ParticipantId, id: ParticipantId, now: number): boolean {
     const waiting = this.waiting.get(id);
     if (!waiting) return false;
     this.requireModeratorOf(by, waiting.room);
-    const joiner = this.options.connection(waiting.connection);
+    const joiner = this.options.connections.get(waiting.connection);
     if (!joiner) return true;
     // The moderator vouches for them: past the password (seats and lock still apply).
     this.enter(joiner, id, waiting.join, true, now, true);
@@ -147,23 +146,23 @@ export class Door {
     if (!waiting) return false;
     this.requireModeratorOf(by, waiting.room);
     this.waiting.delete(id);
-    const joiner = this.options.connection(waiting.connection);
-    if (joiner) this.options.send(joiner, { type: 'error', code: 'declined', message: 'the moderator did not let you in' });
+    const joiner = this.options.connections.get(waiting.connection);
+    if (joiner) this.options.effects.send(joiner, { type: 'error', code: 'declined', message: 'the moderator did not let you in' });
     return true;
   }
 
   /** A knocker leaves (or closes): the moderator's list drops them. */
-  withdraw(connection: Connection, _now: number): void {
+  withdraw(connection: Connection): void {
     const id = connection.id;
     const waiting = id === undefined ? undefined : this.waiting.get(id);
     if (!waiting || waiting.connection !== connection.ref) return;
     this.waiting.delete(id!);
     const moderator = this.presentModerator(waiting.room);
-    if (moderator) this.options.send(moderator, { type: 'knock-withdrawn', id: id! });
+    if (moderator) this.options.effects.send(moderator, { type: 'knock-withdrawn', id: id! });
   }
 
   connectionClosed(connection: Connection, now: number): void {
-    this.withdraw(connection, now);
+    this.withdraw(connection);
     this.nextPassword.delete(connection.ref);
     // Queued checks of a closed connection need no worker; its running hash finishes and is dropped.
     this.queue.cancelWaiting((job) => job.connection === connection.ref && job.kind === 'check');
@@ -177,9 +176,9 @@ export class Door {
   /** A new moderator also learns who knocks because of the throttle. */
   resendKnocks(moderator: ParticipantId): void {
     const room = this.options.rooms.roomOf(moderator);
-    const connection = this.options.connectionOf(moderator);
+    const connection = this.options.connections.of(moderator);
     if (room === undefined || !connection) return;
-    for (const [id, waiting] of this.waiting) if (waiting.room === room) this.options.send(connection, { type: 'knocking', participant: knocker(id, waiting.join) });
+    for (const [id, waiting] of this.waiting) if (waiting.room === room) this.options.effects.send(connection, { type: 'knocking', participant: knocker(id, waiting.join) });
   }
 
   prune(now: number): void {
@@ -188,7 +187,7 @@ export class Door {
     const hashing = new Set<string>();
     for (const ref of this.nextPassword.keys()) hashing.add(this.nextPassword.get(ref)!.room);
     for (const room of this.passwordVersion.keys()) if (!hashing.has(room) && !this.queue.has((job) => job.kind === 'set' && job.room === room)) this.passwordVersion.delete(room);
-    for (const [id, waiting] of this.waiting) if (!this.options.connection(waiting.connection) || !this.presentModerator(waiting.room)) this.waiting.delete(id);
+    for (const [id, waiting] of this.waiting) if (!this.options.connections.get(waiting.connection) || !this.presentModerator(waiting.room)) this.waiting.delete(id);
   }
 
   private checked(connection: Connection, job: Extract<HashJob, { kind: 'check' }>, matches: boolean, now: number): void {
@@ -204,7 +203,7 @@ export class Door {
 
   private passwordHashed(connection: Connection, job: Extract<HashJob, { kind: 'set' }>, hash: string | null, now: number): void {
     if (hash && this.passwordVersion.get(job.room) === job.version) {
-      this.options.deliver(this.options.rooms.setPassword(job.by, hash), now);
+      this.options.delivery.deliver(this.options.rooms.setPassword(job.by, hash), now);
     }
     const next = this.nextPassword.get(connection.ref);
     if (!next) return;
@@ -222,7 +221,7 @@ export class Door {
       rooms.leave(id, now); // the knock is taken back before anyone heard of it
       throw new ProtocolError('rate-limited', 'too many knocks from your address: try again later');
     }
-    this.options.deliver(outbox, now, join.rejoin && join.rejoin.participants.length > 0 ? id : undefined);
+    this.options.delivery.deliver(outbox, now, join.rejoin && join.rejoin.participants.length > 0 ? id : undefined);
   }
 
   /** The meeting's guess budget is spent: knock, unchecked, rather than be locked out (attack 6). */
@@ -232,8 +231,8 @@ export class Door {
     if (!this.knocks.take(connection.block, now)) throw new ProtocolError('rate-limited', 'too many knocks from your address: try again later');
     this.options.counters.inc('refusals', 'meeting-under-attack');
     this.waiting.set(id, { connection: connection.ref, room: join.room, join });
-    this.options.send(connection, { type: 'lobby-waiting' });
-    this.options.send(moderator, { type: 'knocking', participant: knocker(id, join) });
+    this.options.effects.send(connection, { type: 'lobby-waiting' });
+    this.options.effects.send(moderator, { type: 'knocking', participant: knocker(id, join) });
   }
 
   private startHash(connection: Connection, job: HashJob): void {
@@ -241,7 +240,7 @@ export class Door {
     if (verdict === 'refused') throw new ProtocolError('rate-limited', 'the server is busy checking passwords: try again in a few seconds');
     connection.hashing = job;
     this.options.counters.inc('passwordHashes');
-    if (verdict === 'start') this.options.emit({ type: 'hash', job });
+    if (verdict === 'start') this.options.effects.emit({ type: 'hash', job });
   }
 
   private isRemoved(room: string, id: ParticipantId, block: string, now: number): boolean {
@@ -251,7 +250,7 @@ export class Door {
   private presentModerator(room: string): Connection | undefined {
     const moderator = this.options.rooms.moderatorOf(room);
     if (moderator === undefined || this.options.rooms.roomOf(moderator) !== room) return undefined;
-    return this.options.connectionOf(moderator);
+    return this.options.connections.of(moderator);
   }
 
   private requireModeratorOf(by: ParticipantId, room: string): void {
@@ -259,10 +258,6 @@ export class Door {
     if (this.options.rooms.roomOf(by) !== room) throw new ProtocolError('unknown-participant', 'nobody by that id is waiting');
   }
 
-  private refuse(connection: Connection, error: ProtocolError): void {
-    this.options.counters.inc('refusals', error.code);
-    this.options.send(connection, { type: 'error', code: error.code, message: error.message });
-  }
 }
 
 function knocker(id: ParticipantId, join: Join): Knocker {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admit, newBucket, take, type RateLimit } from '../../signal/rate-limit.js';
+import { meterMessage, newBucket, take, type RateLimit } from '../../signal/rate-limit.js';
 
 const LIMIT: RateLimit = { burst: 5, perSecond: 2 };
 
@@ -61,7 +61,7 @@ describe('cutting off a client that stays over the limit', () => {
     const verdicts: string[] = [];
     // Ten messages every 100 ms: fifty times the refill rate, for up to 10 s.
     for (let t = 0; t < 10_000 && verdicts.at(-1) !== 'cut-off'; t += 100) {
-      for (let i = 0; i < 10; i++) verdicts.push(admit(bucket, LIMIT, 20, t));
+      for (let i = 0; i < 10; i++) verdicts.push(meterMessage(bucket, LIMIT, 20, t));
     }
     expect(verdicts).toContain('pass');
     expect(verdicts.at(-1)).toBe('cut-off');
@@ -70,11 +70,11 @@ describe('cutting off a client that stays over the limit', () => {
 
   it('forgives a burst once the client has been quiet long enough to fill its bucket', () => {
     const bucket = newBucket(LIMIT, 0);
-    for (let i = 0; i < 15; i++) admit(bucket, LIMIT, 20, 0); // 5 pass, 10 refused
+    for (let i = 0; i < 15; i++) meterMessage(bucket, LIMIT, 20, 0); // 5 pass, 10 refused
     expect(bucket.refused).toBe(10);
-    expect(admit(bucket, LIMIT, 20, 5_000)).toBe('pass'); // full again after 2.5 s
+    expect(meterMessage(bucket, LIMIT, 20, 5_000)).toBe('pass'); // full again after 2.5 s
     expect(bucket.refused).toBe(0);
-    for (let i = 0; i < 4; i++) admit(bucket, LIMIT, 20, 5_000);
-    for (let i = 0; i < 19; i++) expect(admit(bucket, LIMIT, 20, 5_000)).toBe('refuse');
+    for (let i = 0; i < 4; i++) meterMessage(bucket, LIMIT, 20, 5_000);
+    for (let i = 0; i < 19; i++) expect(meterMessage(bucket, LIMIT, 20, 5_000)).toBe('refuse');
   });
 });

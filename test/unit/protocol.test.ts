@@ -130,6 +130,16 @@ describe('parseClientMessage: what a browser may send', () => {
     }
   });
 
+  it('says which kind of value was malformed: a participant id, a resume token, a moderator key', () => {
+    const hello = protocolErrorOf(() => parseClientMessage({ type: 'hello', version: 1, resumeToken: 'not a token' }));
+    expect([hello.code, hello.message]).toEqual(['bad-message', '"resumeToken" is not a resume token']);
+    const signal = protocolErrorOf(() => parseClientMessage({ type: 'signal', to: 'bob/../x', data: offer }));
+    expect(signal.message).toBe('"to" is not a participant id');
+    const key = protocolErrorOf(() => parseServerMessage({ type: 'moderator-key', key: 'k e y' }));
+    expect(key.message).toBe('"key" is not a moderator key');
+    expect(parseServerMessage({ type: 'moderator-key', key: 'Zm9v_YmFy-123' })).toEqual({ type: 'moderator-key', key: 'Zm9v_YmFy-123' });
+  });
+
   it('gives ProtocolError a readable message and name', () => {
     const error = protocolErrorOf(() => parseClientMessage({ type: 'hello', version: 'one' }));
     expect(error.name).toBe('ProtocolError');

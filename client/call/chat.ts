@@ -2,6 +2,9 @@
 // server never sees them, and nobody keeps a history: whoever joins later starts with an empty chat.
 
 import type { ParticipantId } from '../../signal/protocol.js';
+import { normalizeChatText } from './connection/peer-protocol.js';
+import type { CallContext } from './context.js';
+import { participantOf } from './state.js';
 
 export interface ChatMessage {
   /** Local sequence number, for keys in lists. */
@@ -28,4 +31,33 @@ export function appendChat(history: readonly ChatMessage[], message: Omit<ChatMe
 /** Messages from others since the reader last looked. */
 export function unreadCount(history: readonly ChatMessage[], seenUpTo: number): number {
   return history.filter((message) => message.id > seenUpTo && message.from !== null).length;
+}
+
+/** Sends and receives the chat; the sender of a message is the connection it came on. */
+export class Chat {
+  constructor(
+    private readonly call: CallContext,
+    private readonly myName: string,
+  ) {}
+
+  /** Sends a chat message to everyone connected; false when the text is empty or too long. */
+  send(input: string): boolean {
+    const text = normalizeChatText(input);
+    const mesh = this.call.mesh();
+    if (text === null || !mesh) return false;
+    mesh.broadcast({ type: 'chat', text });
+    this.append(null, this.myName, text);
+    return true;
+  }
+
+  receive(from: ParticipantId, text: string): void {
+    // Named as the server introduced them.
+    const sender = participantOf(this.call.store.state, from);
+    if (sender) this.append(from, sender.name, text);
+  }
+
+  private append(from: ParticipantId | null, name: string, text: string): void {
+    const { store, clock } = this.call;
+    store.update({ chat: appendChat(store.state.chat, { from, name, text, at: clock.now() }) });
+  }
 }

@@ -3,7 +3,7 @@
 // connections in this page, forced through the relay, so "ok" means media would really pass.
 
 import type { IceServer, ServerMessage } from '../../signal/protocol.js';
-import { SignallingClient } from '../call/connection/signalling.js';
+import { meetingUrl, SignallingClient } from '../call/connection/signalling.js';
 
 export type CheckId = 'signalling' | 'udp' | 'turn-udp' | 'turn-tcp' | 'turns';
 export type CheckStatus = 'pending' | 'running' | 'ok' | 'failed' | 'unavailable';
@@ -67,7 +67,7 @@ function fetchIceServers(url: string): Promise<IceServer[]> {
       if (servers) resolve(servers);
       else reject(new Error('signalling server unreachable'));
     };
-    const client: SignallingClient = new SignallingClient(url, {
+    const client: SignallingClient = new SignallingClient(meetingUrl(url, room), {
       onMessage(message: ServerMessage) {
         if (message.type === 'welcome') client.send({ type: 'join', room, name: 'Connection check' });
         // Alone in a meeting, no relay credentials come with `joined` (a lone member has no call to

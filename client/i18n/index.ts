@@ -1,6 +1,7 @@
 // Picks the user's language (German or English) and formats texts with {placeholders}.
 import { de } from './de.js';
 import { en, type MessageKey, type Messages } from './en.js';
+import { localStore } from '../storage.js';
 
 export type Language = 'de' | 'en';
 export type { MessageKey };
@@ -24,31 +25,16 @@ export function detectLanguage(stored: string | null, preferred: readonly string
 
 /** Whether the user chose a language, or the browser prefers one of ours: then the operator's default does not apply. */
 export function languageIsSettled(): boolean {
-  let stored: string | null = null;
-  try {
-    stored = localStorage.getItem(STORAGE_KEY);
-  } catch {
-    // storage can be disabled
-  }
-  return isLanguage(stored) || (navigator.languages ?? [navigator.language]).some((tag) => isLanguage(tag.toLowerCase().split('-')[0]));
+  return isLanguage(localStore.getItem(STORAGE_KEY)) || (navigator.languages ?? [navigator.language]).some((tag) => isLanguage(tag.toLowerCase().split('-')[0]));
 }
 
 export function initialLanguage(): Language {
-  let stored: string | null = null;
-  try {
-    stored = localStorage.getItem(STORAGE_KEY);
-  } catch {
-    // storage can be disabled; the browser's language still applies
-  }
-  return detectLanguage(stored, navigator.languages ?? [navigator.language]);
+  // Without storage the browser's language still applies.
+  return detectLanguage(localStore.getItem(STORAGE_KEY), navigator.languages ?? [navigator.language]);
 }
 
 export function rememberLanguage(language: Language): void {
-  try {
-    localStorage.setItem(STORAGE_KEY, language);
-  } catch {
-    // not remembered, still switched
-  }
+  localStore.setItem(STORAGE_KEY, language); // not remembered without storage, still switched
 }
 
 export function translator(language: Language): Translate {

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { ParticipantId } from '../../signal/protocol.js';
 import type { Call } from '../call/call.js';
+import { isModerator } from '../call/state.js';
 import { unreadCount } from '../call/chat.js';
 import { canShareScreen } from '../call/media/screen.js';
 import { ChatPanel } from './ChatPanel.js';
@@ -11,6 +12,7 @@ import { LobbyActions, ParticipantsPanel } from './ParticipantsPanel.js';
 import { SecurityPanel } from './SecurityPanel.js';
 import { ShareDialog } from './ShareDialog.js';
 import { useCallState } from './use-call-state.js';
+import { useCopy } from './use-copy.js';
 import { VideoTile } from './VideoTile.js';
 
 export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: string; onLeave: () => void; onCheck: () => void }) {
@@ -36,7 +38,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
     const result = await call.startScreenShare();
     setScreenProblem('problem' in result && result.problem !== 'cancelled' ? result.problem : null);
   };
-  const isModerator = you !== null && you === moderator;
+  const moderating = isModerator(state);
 
   // M and V toggle microphone and camera, unless the user is typing somewhere.
   useEffect(() => {
@@ -73,7 +75,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
           <button onClick={() => call.dismissNotice()}>{t('notice.dismiss')}</button>
         </p>
       )}
-      {isModerator &&
+      {moderating &&
         state.lobby.map((p) => (
           <p key={p.id} class="banner notice-banner" role="status">
             <span>{t('people.knocking', { name: p.name })}</span>
@@ -119,7 +121,7 @@ export function CallView({ call, name, onLeave, onCheck }: { call: Call; name: s
           audio={local.audio}
           video={local.video}
           local
-          moderator={you !== null && you === moderator}
+          moderator={moderating}
           hand={local.hand}
           screen={sharing}
         />
@@ -217,17 +219,8 @@ function isTyping(target: EventTarget | null): boolean {
 
 function InvitePanel() {
   const t = useT();
-  const [copied, setCopied] = useState(false);
   const link = location.href;
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied(true);
-      setTimeout(() => setCopied(false), 2000);
-    } catch {
-      // clipboard blocked: the link stays selectable
-    }
-  };
+  const { copied, copy } = useCopy(link, 2000);
   return (
     <aside class="invite">
       <p>{t('meeting.alone')}</p>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { normalizeRoomName } from '../../signal/names.js';
+import { MAX_ROOM_NAME_LENGTH, normalizeRoomName } from '../../signal/names.js';
 import { randomMeetingName } from '../random-name.js';
 import { useT } from './i18n-context.js';
 
@@ -27,7 +27,7 @@ export function Home({ onGo, onCheck, initialError = null }: { onGo: (room: stri
             name="room"
             autocomplete="off"
             autoFocus
-            maxLength={64}
+            maxLength={MAX_ROOM_NAME_LENGTH}
             placeholder={suggestion}
             value={value}
             aria-invalid={error ? 'true' : undefined}

@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { normalizeDisplayName } from '../../signal/names.js';
+import { MAX_DISPLAY_NAME_LENGTH, normalizeDisplayName } from '../../signal/names.js';
+import { MAX_PASSWORD_LENGTH } from '../../signal/protocol.js';
+import { localStore } from '../storage.js';
 import { deviceOf, listDevices, openLocalMedia, type Device, type LocalMedia } from '../call/media/local-media.js';
 import type { MessageKey } from '../i18n/index.js';
 import { useT } from './i18n-context.js';
@@ -44,8 +46,8 @@ export interface JoinScreenProps {
 
 export function JoinScreen({ room, media, error, passwordRequired = false, audioOnlyOffered = false, onJoin, onMedia }: JoinScreenProps) {
   const t = useT();
-  const [name, setName] = useState(() => remembered(NAME_KEY) ?? '');
-  const [relayOnly, setRelayOnly] = useState(() => remembered(RELAY_ONLY_KEY) === 'true');
+  const [name, setName] = useState(() => localStore.getItem(NAME_KEY) ?? '');
+  const [relayOnly, setRelayOnly] = useState(() => localStore.getItem(RELAY_ONLY_KEY) === 'true');
   const [password, setPassword] = useState('');
   const [microphone, setMicrophone] = useState(true);
   const [camera, setCamera] = useState(true);
@@ -86,8 +88,8 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
     event.preventDefault();
     const result = normalizeDisplayName(name);
     if (!result.ok) return setInvalid(true);
-    remember(NAME_KEY, result.value);
-    remember(RELAY_ONLY_KEY, String(relayOnly));
+    localStore.setItem(NAME_KEY, result.value);
+    localStore.setItem(RELAY_ONLY_KEY, String(relayOnly));
     const devices = { microphone: microphone && hasAudio, camera: camera && hasVideo && !audioOnly };
     onJoin({ name: result.value, relayOnly, password: passwordRequired ? password : undefined, ...devices, audioOnly });
   };
@@ -140,7 +142,7 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
             name="name"
             autocomplete="nickname"
             autoFocus
-            maxLength={40}
+            maxLength={MAX_DISPLAY_NAME_LENGTH}
             placeholder={t('join.namePlaceholder')}
             value={name}
             aria-invalid={message ? 'true' : undefined}
@@ -158,7 +160,7 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
             <label for="meeting-password" class="password-label">
               {t('join.passwordLabel')}
             </label>
-            <input id="meeting-password" type="password" name="password" autocomplete="off" required maxLength={128} value={password} onInput={(event) => setPassword(event.currentTarget.value)} />
+            <input id="meeting-password" type="password" name="password" autocomplete="off" required maxLength={MAX_PASSWORD_LENGTH} value={password} onInput={(event) => setPassword(event.currentTarget.value)} />
           </>
         )}
         {message && (
@@ -181,20 +183,4 @@ export function JoinScreen({ room, media, error, passwordRequired = false, audio
       </form>
     </main>
   );
-}
-
-function remembered(key: string): string | null {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function remember(key: string, value: string): void {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // storage disabled: asked again next time
-  }
 }

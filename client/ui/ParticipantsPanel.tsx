@@ -1,13 +1,14 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { Knocker, Participant } from '../../signal/protocol.js';
-import type { Call, CallState } from '../call/call.js';
+import type { Call } from '../call/call.js';
+import { isModerator, type CallState } from '../call/state.js';
 import { useT } from './i18n-context.js';
 
 /** Everyone in the meeting; for the moderator also the lobby queue and the meeting's rules. */
 export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; state: CallState; name: string; onClose: () => void }) {
   const t = useT();
   const ref = useRef<HTMLDialogElement>(null);
-  const isModerator = state.you !== null && state.you === state.moderator;
+  const moderating = isModerator(state);
 
   useEffect(() => {
     ref.current?.showModal();
@@ -21,22 +22,22 @@ export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; 
           <span class="name">
             {name} ({t('meeting.you')})
           </span>
-          {isModerator && <span class="badge">{t('meeting.moderator')}</span>}
+          {moderating && <span class="badge">{t('meeting.moderator')}</span>}
         </li>
         {state.participants.map((p) => (
           <li key={p.id} data-participant={p.id}>
             <span class="name">{p.name}</span>
             {p.id === state.moderator && <span class="badge">{t('meeting.moderator')}</span>}
-            {isModerator && (
+            {moderating && (
               <span class="row">
-                <button onClick={() => call.moderate({ type: 'make-moderator', id: p.id })}>{t('people.makeModerator', { name: p.name })}</button>
-                <button onClick={() => call.moderate({ type: 'remove', id: p.id })}>{t('people.remove', { name: p.name })}</button>
+                <button onClick={() => call.moderation.makeModerator(p.id)}>{t('people.makeModerator', { name: p.name })}</button>
+                <button onClick={() => call.moderation.remove(p.id)}>{t('people.remove', { name: p.name })}</button>
               </span>
             )}
           </li>
         ))}
       </ul>
-      {isModerator && (
+      {moderating && (
         <>
           <h3>{t('people.waiting')}</h3>
           {state.lobby.length === 0 && <p class="hint">{t('people.nobodyWaiting')}</p>}
@@ -50,15 +51,15 @@ export function ParticipantsPanel({ call, state, name, onClose }: { call: Call; 
             ))}
           </ul>
           <label class="option">
-            <input type="checkbox" checked={state.settings.locked} onChange={(event) => call.moderate({ type: 'lock', locked: event.currentTarget.checked })} />
+            <input type="checkbox" checked={state.settings.locked} onChange={(event) => call.moderation.lock(event.currentTarget.checked)} />
             <span>{t('people.lock')}</span>
           </label>
           <label class="option">
-            <input type="checkbox" checked={state.settings.lobby} onChange={(event) => call.moderate({ type: 'lobby', enabled: event.currentTarget.checked })} />
+            <input type="checkbox" checked={state.settings.lobby} onChange={(event) => call.moderation.setLobby(event.currentTarget.checked)} />
             <span>{t('people.lobby')}</span>
           </label>
           <p>
-            <button onClick={() => call.moderate({ type: 'mute-all' })}>{t('people.muteAll')}</button>
+            <button onClick={() => call.moderation.muteAll()}>{t('people.muteAll')}</button>
           </p>
         </>
       )}
@@ -74,10 +75,10 @@ export function LobbyActions({ call, participant }: { call: Call; participant: P
   const t = useT();
   return (
     <span class="row">
-      <button class="primary" onClick={() => call.moderate({ type: 'admit', id: participant.id })}>
+      <button class="primary" onClick={() => call.moderation.letIn(participant.id)}>
         {t('people.admit', { name: participant.name })}
       </button>
-      <button onClick={() => call.moderate({ type: 'decline', id: participant.id })}>{t('people.decline', { name: participant.name })}</button>
+      <button onClick={() => call.moderation.turnAway(participant.id)}>{t('people.decline', { name: participant.name })}</button>
     </span>
   );
 }

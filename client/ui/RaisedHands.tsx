@@ -1,4 +1,4 @@
-import type { CallState } from '../call/call.js';
+import type { CallState } from '../call/state.js';
 import { useT } from './i18n-context.js';
 
 /** Everyone with a raised hand, in the order they raised it (as this browser heard it). */

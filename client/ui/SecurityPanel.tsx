@@ -1,5 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
-import type { RemoteParticipant } from '../call/call.js';
+import type { RemoteParticipant } from '../call/state.js';
 import { EMOJI_NAMES } from '../call/safety/safety-number.js';
 import { useT } from './i18n-context.js';
 

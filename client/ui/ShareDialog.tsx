@@ -1,30 +1,24 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../signal/protocol.js';
-import type { Call, CallState } from '../call/call.js';
+import type { Call } from '../call/call.js';
+import { isModerator, type CallState } from '../call/state.js';
 import { useT } from './i18n-context.js';
+import { useCopy } from './use-copy.js';
 
 /** Invite people (link, e-mail, share sheet) and, as moderator, set or remove the password. */
 export function ShareDialog({ call, state, onClose }: { call: Call; state: CallState; onClose: () => void }) {
   const t = useT();
   const ref = useRef<HTMLDialogElement>(null);
-  const [copied, setCopied] = useState(false);
   const [includePassword, setIncludePassword] = useState(false);
   const [newPassword, setNewPassword] = useState('');
   const link = `${location.origin}/${encodeURIComponent(state.room)}`;
-  const isModerator = state.you !== null && state.you === state.moderator;
+  const moderating = isModerator(state);
+  const { copied, copy } = useCopy(link);
 
   useEffect(() => {
     ref.current?.showModal();
   }, []);
 
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied(true);
-    } catch {
-      // clipboard blocked: the field stays selectable
-    }
-  };
 
   const body = [t('share.emailBody', { room: state.room, link }), ...(includePassword && state.password ? [t('share.emailPassword', { password: state.password })] : [])].join('\n');
   const mailto = `mailto:?subject=${encodeURIComponent(t('share.emailSubject', { room: state.room }))}&body=${encodeURIComponent(body)}`;
@@ -51,7 +45,7 @@ export function ShareDialog({ call, state, onClose }: { call: Call; state: CallS
           <span>{t('share.includePassword')}</span>
         </label>
       )}
-      {isModerator && (
+      {moderating && (
         <section class="password">
           <h3>{t('share.passwordTitle')}</h3>
           {state.settings.hasPassword && <p data-password-set="true">{t('share.passwordIsSet')}</p>}
@@ -61,7 +55,7 @@ export function ShareDialog({ call, state, onClose }: { call: Call; state: CallS
               event.preventDefault();
               // The server refuses shorter ones too (invalid-password): guessing must stay infeasible.
               if (newPassword.length < MIN_PASSWORD_LENGTH) return;
-              call.setPassword(newPassword);
+              call.moderation.setPassword(newPassword);
               setNewPassword('');
             }}
           >
@@ -83,7 +77,7 @@ export function ShareDialog({ call, state, onClose }: { call: Call; state: CallS
               {t('share.passwordTooShort', { min: String(MIN_PASSWORD_LENGTH) })}
             </p>
           </form>
-          {state.settings.hasPassword && <button onClick={() => call.setPassword(null)}>{t('share.passwordRemove')}</button>}
+          {state.settings.hasPassword && <button onClick={() => call.moderation.setPassword(null)}>{t('share.passwordRemove')}</button>}
         </section>
       )}
       <form method="dialog">

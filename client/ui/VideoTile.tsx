@@ -1,7 +1,7 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { ConnectionPath } from '../call/quality/connection-path.js';
 import type { ConnectionState } from '../call/connection/mesh.js';
-import type { PairProblem } from '../call/quality/reception-watch.js';
+import type { ReceptionProblem } from '../call/quality/reception-watch.js';
 import type { MessageKey } from '../i18n/index.js';
 import { LockIcon, MicIcon } from './icons.js';
 import { useT } from './i18n-context.js';
@@ -29,7 +29,7 @@ export interface VideoTileProps {
   hand?: boolean;
   screen?: boolean;
   /** Something sent between this participant and me does not arrive. */
-  problem?: PairProblem | null;
+  problem?: ReceptionProblem | null;
 }
 
 export function VideoTile(props: VideoTileProps) {

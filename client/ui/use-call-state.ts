@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Call, CallState } from '../call/call.js';
+import type { Call } from '../call/call.js';
+import type { CallState } from '../call/state.js';
 
 /** Re-renders whenever the call's state changes. */
 export function useCallState(call: Call): CallState {

@@ -9,10 +9,10 @@ import {
   roomStep,
   type BitratePlan,
   type LinkPlan,
-  type PeerLink,
+  type BitrateLink,
 } from '../../client/call/quality/bitrate-policy.js';
 
-const peers = (n: number, extra: Partial<PeerLink> = {}): PeerLink[] => Array.from({ length: n }, (_, i) => ({ id: `p${i}`, ...extra }));
+const peers = (n: number, extra: Partial<BitrateLink> = {}): BitrateLink[] => Array.from({ length: n }, (_, i) => ({ id: `p${i}`, ...extra }));
 
 function video(link: LinkPlan | undefined) {
   if (!link) throw new Error('no such link');

@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  createVerification,
-  parseVerifyMessage,
-  type PeerVerifyMessage,
-  type Verification,
-  type VerifyResult,
-} from '../../client/call/safety/commit-reveal.js';
+import { parseVerifyMessage, type PeerVerifyMessage } from '../../client/call/connection/peer-protocol.js';
+import { createVerification, type Verification, type VerifyResult } from '../../client/call/safety/commit-reveal.js';
 
 const hexFingerprint = (bytes: number[]) =>
   bytes.map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');

@@ -1,10 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import {
-  loadOrCreateCertificate,
-  needsRenewal,
-  verifiedContacts,
-  type KeyValueStore,
-} from '../../client/call/safety/certificate.js';
+import { loadOrCreateCertificate, needsRenewal } from '../../client/call/safety/certificate.js';
+import { verifiedContacts } from '../../client/call/safety/verified-contacts.js';
+import type { KeyValueStore } from '../../client/storage.js';
 
 const fingerprint = (byte: number) => Array(32).fill(byte.toString(16).padStart(2, '0').toUpperCase()).join(':');
 const ANNA_LAPTOP = fingerprint(0xa1);
@@ -64,14 +61,6 @@ describe('verified contacts on this device', () => {
     contacts.markVerified(ANNA_PHONE, 'Anna');
     expect(contacts.changedSinceVerified('Anna', ANNA_LAPTOP)).toBe(false);
     expect(contacts.changedSinceVerified('Anna', ANNA_PHONE)).toBe(false);
-  });
-
-  it('forgets a contact on request', () => {
-    const contacts = verifiedContacts(memoryStorage());
-    contacts.markVerified(ANNA_LAPTOP, 'Anna');
-    contacts.forget(ANNA_LAPTOP);
-    expect(contacts.isVerified(ANNA_LAPTOP)).toBe(false);
-    expect(contacts.changedSinceVerified('Anna', STRANGER)).toBe(false);
   });
 
   it('trusts nothing from damaged storage, and starts over', () => {

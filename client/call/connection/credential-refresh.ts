@@ -3,6 +3,7 @@
 // or a newcomer late in a long meeting needs fresh ones. The browser asks for them in good time.
 
 import type { IceServer } from '../../../signal/protocol.js';
+import type { Clock, TimerId } from '../clock.js';
 
 /** Never ask again sooner than this, whatever a (mis)configured lifetime says. */
 export const MIN_REFRESH_MS = 10_000;
@@ -21,4 +22,30 @@ export function refreshDelayMs(iceServers: readonly IceServer[], now: number): n
   const expiresAt = credentialsExpireAt(iceServers);
   if (expiresAt === null) return null;
   return Math.max(MIN_REFRESH_MS, Math.floor((expiresAt - now) * 0.75));
+}
+
+/** Asks for fresh relay credentials before these expire; while the server is away, asks again later. */
+export class CredentialRefresh {
+  private timer: TimerId | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ask: () => void,
+  ) {}
+
+  schedule(iceServers: readonly IceServer[]): void {
+    this.stop();
+    const delay = refreshDelayMs(iceServers, this.clock.now());
+    if (delay === null) return;
+    const ask = () => {
+      this.ask();
+      this.timer = this.clock.setTimeout(ask, MIN_REFRESH_MS);
+    };
+    this.timer = this.clock.setTimeout(ask, delay);
+  }
+
+  stop(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 }

@@ -306,6 +306,11 @@ export class Mesh {
     return levels;
   }
 
+  /** Whether a connection to this participant is up or being set up. */
+  has(id: ParticipantId): boolean {
+    return Boolean(this.connectionTo(id));
+  }
+
   /** The underlying RTCPeerConnection, for statistics. */
   connectionTo(id: ParticipantId): RTCPeerConnection | undefined {
     return (this.peers.get(id) as unknown as { _pc?: RTCPeerConnection } | undefined)?._pc;

@@ -3,7 +3,6 @@
 // message carries a sender name.
 
 import { parseSignalData, type SignalData } from '../../../signal/protocol.js';
-import { parseVerifyMessage, type PeerVerifyMessage } from '../safety/commit-reveal.js';
 
 /** Longest chat message, in characters (code points). */
 export const MAX_CHAT_LENGTH = 2000;
@@ -21,6 +20,12 @@ export type PeerMessage =
   | { type: 'signal'; data: SignalData }
   | PeerVerifyMessage;
 
+/** The safety-number exchange (commit-then-reveal, see safety/commit-reveal.ts). */
+export type PeerVerifyMessage =
+  | { type: 'verify-commit'; commitment: string /* 64 lower-case hex digits: SHA-256 */ }
+  | { type: 'verify-reveal'; nonce: string /* 64 lower-case hex digits: 32 bytes */ };
+
+const HEX_256 = /^[0-9a-f]{64}$/;
 const MAX_PEER_MESSAGE_LENGTH = 64 * 1024;
 
 export function parsePeerMessage(raw: string): PeerMessage | null {
@@ -57,6 +62,20 @@ export function parsePeerMessage(raw: string): PeerMessage | null {
       }
   }
   return parseVerifyMessage(value);
+}
+
+/** Validates a decoded JSON value from the data channel; null for anything that is not exactly a verify message. */
+export function parseVerifyMessage(raw: unknown): PeerVerifyMessage | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
+  const msg = raw as Record<string, unknown>;
+  const keys = Object.keys(msg).length;
+  if (msg.type === 'verify-commit' && keys === 2 && typeof msg.commitment === 'string' && HEX_256.test(msg.commitment)) {
+    return { type: 'verify-commit', commitment: msg.commitment };
+  }
+  if (msg.type === 'verify-reveal' && keys === 2 && typeof msg.nonce === 'string' && HEX_256.test(msg.nonce)) {
+    return { type: 'verify-reveal', nonce: msg.nonce };
+  }
+  return null;
 }
 
 function isPixels(value: unknown): value is number {

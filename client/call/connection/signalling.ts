@@ -9,11 +9,19 @@ export interface SignallingHandlers {
   onClose(code: number): void;
 }
 
-export class SignallingClient {
+/** What the call needs of a connection to the server; a fake one in the call's unit tests. */
+export interface Signalling {
+  send(message: ClientMessage): void;
+  close(): void;
+}
+
+/** Opens a new connection; resumeToken: from an earlier welcome, to take back our seat after the connection dropped. */
+export type SignallingFactory = (handlers: SignallingHandlers, resumeToken: string | undefined) => Signalling;
+
+export class SignallingClient implements Signalling {
   private readonly socket: WebSocket;
   private closedByUs = false;
 
-  /** resumeToken: from an earlier welcome, to take back our seat after the connection dropped. */
   constructor(url: string, handlers: SignallingHandlers, resumeToken?: string) {
     this.socket = new WebSocket(url);
     this.socket.onopen = () => this.send({ type: 'hello', version: PROTOCOL_VERSION, ...(resumeToken ? { resumeToken } : {}) });
@@ -43,6 +51,19 @@ export class SignallingClient {
 }
 
 /** The signalling endpoint on the server that served this page. */
-export function signallingUrl(location: Location): string {
+export function signallingUrl(location: Pick<Location, 'protocol' | 'host'>): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
+}
+
+/**
+ * The endpoint for one meeting: with several servers, the load balancer sends every connection for
+ * a meeting to the one server that holds it (issue 15).
+ */
+export function meetingUrl(endpoint: string, room: string): string {
+  return `${endpoint}?room=${encodeURIComponent(room)}`;
+}
+
+export function webSocketSignalling(endpoint: string, room: string): SignallingFactory {
+  const url = meetingUrl(endpoint, room);
+  return (handlers, resumeToken) => new SignallingClient(url, handlers, resumeToken);
 }

@@ -1,10 +1,10 @@
-// The imperative shell around the bitrate policy: every few seconds it reads each peer
-// connection's statistics, asks planBitrates() what to send, and applies the answer with
-// RTCRtpSender.setParameters(). The decisions live in bitrate-policy.ts; the one judgement made
+// The imperative shell around the bitrate policy: on every round of statistics (quality/call-quality.ts)
+// it asks planBitrates() what to send, and applies the answer with RTCRtpSender.setParameters(). The decisions live in bitrate-policy.ts; the one judgement made
 // here is the weak-connection notice (weakTracker), a small pure state machine.
 
 import type { ParticipantId } from '../../../signal/protocol.js';
-import { CAMERA_STEPS, DEFAULT_AUDIO_BITRATE_BPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, SCREEN_STEPS, planBitrates, roomStep, type BitratePlan, type LinkPlan, type PeerLink } from './bitrate-policy.js';
+import { CAMERA_STEPS, DEFAULT_AUDIO_BITRATE_BPS, DEFAULT_UPLINK_BUDGET_BPS, HEADROOM, SCREEN_STEPS, planBitrates, roomStep, type BitratePlan, type BitrateLink, type LinkPlan } from './bitrate-policy.js';
+import { selectedPair, type Stat } from './stats.js';
 
 export interface TileSize {
   width: number;
@@ -12,8 +12,6 @@ export interface TileSize {
 }
 
 export interface BitrateControlOptions {
-  /** Connected peers and their connections. */
-  links(): Array<{ id: ParticipantId; connection: RTCPeerConnection }>;
   /** How large each receiver says it shows my tile. */
   tileOf(id: ParticipantId): TileSize | undefined;
   screenSharing(): boolean;
@@ -24,60 +22,28 @@ export interface BitrateControlOptions {
   onWeak(weak: boolean): void;
 }
 
-const TICK_MS = 2000;
-/** After a peer connects or the room size changes: soon, but after the first statistics exist. */
-const SOON_MS = 300;
+/** One connected peer's connection and the statistics just read from it. */
+export interface LinkSample {
+  id: ParticipantId;
+  connection: RTCPeerConnection;
+  stats: readonly Stat[];
+}
+
 /** My own microphone counts as speaking above this level (the same threshold as the highlight). */
 const SPEAKING_LEVEL = 0.03;
 const SPEAKING_HOLD_MS = 3000;
 
 export class BitrateControl {
-  private timer: ReturnType<typeof setInterval> | undefined;
-  private soon: ReturnType<typeof setTimeout> | undefined;
-  private running = false;
-  private stopped = false;
   private lastSpoke = -Infinity;
   private readonly weak = weakTracker();
 
   constructor(private readonly options: BitrateControlOptions) {}
 
-  start(): void {
-    this.timer = setInterval(() => void this.tick(), TICK_MS);
-  }
-
-  /** Re-plan soon: a peer connected or left, a tile or screen share changed. */
-  nudge(): void {
-    if (this.stopped) return;
-    clearTimeout(this.soon);
-    this.soon = setTimeout(() => void this.tick(), SOON_MS);
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearInterval(this.timer);
-    clearTimeout(this.soon);
-  }
-
-  private async tick(): Promise<void> {
-    if (this.running || this.stopped) return;
-    this.running = true;
-    try {
-      await this.plan();
-    } catch (error) {
-      // Never out of the loop: the next tick tries again.
-      console.warn('bitrate control', error);
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private async plan(): Promise<void> {
-    const links = this.options.links();
-    const readings = await Promise.all(links.map(async ({ id, connection }) => ({ id, connection, ...(await readLink(connection)) })));
-    if (this.stopped) return;
-    const now = Date.now();
+  /** Plans from one round of statistics and applies the plan to every sender. */
+  async apply(samples: readonly LinkSample[], now: number): Promise<void> {
+    const readings = samples.map((sample) => ({ ...sample, ...readLink(sample.stats) }));
     if (readings.some((reading) => (reading.localAudioLevel ?? 0) >= SPEAKING_LEVEL)) this.lastSpoke = now;
-    const peers: PeerLink[] = readings.map((reading) => ({
+    const peers: BitrateLink[] = readings.map((reading) => ({
       id: reading.id,
       tile: this.options.tileOf(reading.id),
       availableOutgoingBitrateBps: reading.availableOutgoingBitrateBps,
@@ -97,8 +63,8 @@ export class BitrateControl {
     const totalEstimate = estimates.every((estimate) => estimate !== undefined) ? estimates.reduce((sum: number, estimate) => sum + estimate!, 0) : undefined;
     const weak = this.weak.update(
       {
-        strained: isStrained(plan, { peers: links.length, screenSharing, uplinkBudgetBps: this.options.uplinkBudgetBps, totalEstimateBps: totalEstimate }),
-        roomKey: links.map((link) => link.id).join(','),
+        strained: isStrained(plan, { peers: samples.length, screenSharing, uplinkBudgetBps: this.options.uplinkBudgetBps, totalEstimateBps: totalEstimate }),
+        roomKey: samples.map((sample) => sample.id).join(','),
       },
       now,
     );
@@ -112,10 +78,8 @@ interface LinkReading {
   localAudioLevel: number | undefined;
 }
 
-async function readLink(connection: RTCPeerConnection): Promise<LinkReading> {
-  const stats = [...(await connection.getStats()).values()] as Array<Record<string, unknown>>;
-  const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
-  const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId) ?? stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+function readLink(stats: readonly Stat[]): LinkReading {
+  const pair = selectedPair(stats);
   const loss = stats.find((s) => s.type === 'remote-inbound-rtp' && s.kind === 'video')?.fractionLost;
   const level = stats.find((s) => s.type === 'media-source' && s.kind === 'audio')?.audioLevel;
   return {

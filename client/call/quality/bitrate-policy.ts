@@ -66,7 +66,7 @@ export const DEFAULT_AUDIO_BITRATE_BPS = 40_000;
 export const HEADROOM = 0.9;
 
 /** One peer I send to. */
-export interface PeerLink {
+export interface BitrateLink {
   id: string;
   /** How large the receiver shows my tile, in device pixels; undefined until reported. */
   tile?: { width: number; height: number } | undefined;
@@ -77,7 +77,7 @@ export interface PeerLink {
 }
 
 export interface PolicyInput {
-  peers: readonly PeerLink[];
+  peers: readonly BitrateLink[];
   /** Configured uplink cap; default DEFAULT_UPLINK_BUDGET_BPS. */
   uplinkBudgetBps?: number | undefined;
   /** Measured total upload, when known: lowers the budget, never raises it. */
@@ -151,7 +151,7 @@ export function planBitrates(input: PolicyInput): BitratePlan {
 
   // Per link: the best step allowed by room size and tile, and the most the link can carry.
   const ceilingStep = screen ? 0 : roomStep(peers.length + 1, Boolean(input.activeSpeaker));
-  const links = peers.map((peer): { peer: PeerLink; best: number; want: number; pause: PauseReason | undefined; tileHeight: number } => {
+  const links = peers.map((peer): { peer: BitrateLink; best: number; want: number; pause: PauseReason | undefined; tileHeight: number } => {
     const tileHeight = peer.tile?.height;
     const best = tileHeight === undefined ? ceilingStep : Math.max(ceilingStep, tileStep(steps, tileHeight));
     const measuredCap = peer.availableOutgoingBitrateBps === undefined ? Infinity : Math.max(0, peer.availableOutgoingBitrateBps - audioBps);

@@ -1,18 +1,13 @@
 // Which way a connection's packets actually go, read from getStats(): straight to the other
 // browser, or through the relay (still end-to-end encrypted: the relay forwards ciphertext).
 
+import { selectedPair, statsById, type Stat } from './stats.js';
+
 export type ConnectionPath = { kind: 'direct' | 'relayed'; protocol: 'udp' | 'tcp' | 'tls' };
 
-type Stat = Record<string, unknown>;
-
 export function connectionPath(stats: Iterable<Stat>): ConnectionPath | null {
-  const byId = new Map<string, Stat>();
-  for (const stat of stats) byId.set(String(stat.id), stat);
-  const transport = [...byId.values()].find((stat) => stat.type === 'transport' && stat.selectedCandidatePairId);
-  // Firefox has no transport stats: its selected pair carries `selected: true`.
-  const pair = transport
-    ? byId.get(String(transport.selectedCandidatePairId))
-    : [...byId.values()].find((stat) => stat.type === 'candidate-pair' && stat.selected === true && stat.state === 'succeeded');
+  const byId = statsById(stats);
+  const pair = selectedPair(byId.values());
   if (!pair) return null;
   const local = byId.get(String(pair.localCandidateId));
   const remote = byId.get(String(pair.remoteCandidateId));

@@ -2,6 +2,7 @@
 // version, SRTP cipher, and the fingerprints of the certificates actually used on the wire.
 
 import { normaliseFingerprint } from '../safety/safety-number.js';
+import { statsById, type Stat } from './stats.js';
 
 export interface EncryptionStatus {
   dtlsState: string | null;
@@ -13,13 +14,10 @@ export interface EncryptionStatus {
   remoteFingerprint: string | null;
 }
 
-type Stat = Record<string, unknown>;
-
 const DTLS_VERSIONS: Record<string, string> = { FEFC: 'DTLS 1.3', FEFD: 'DTLS 1.2', FEFF: 'DTLS 1.0' };
 
 export function encryptionStatus(stats: Iterable<Stat>): EncryptionStatus {
-  const byId = new Map<string, Stat>();
-  for (const stat of stats) byId.set(String(stat.id), stat);
+  const byId = statsById(stats);
   const transport = [...byId.values()].find((stat) => stat.type === 'transport');
   const certificate = (id: unknown) => {
     const stat = id === undefined ? undefined : byId.get(String(id));

@@ -19,28 +19,28 @@ import {
   type ReceptionReport,
 } from './reception.js';
 
-export interface PairProblem {
+export interface ReceptionProblem {
   /** "You cannot hear Ben". */
   iCannot: MediaKind[];
   /** "Ben cannot see you". */
   theyCannot: MediaKind[];
 }
 
-export interface PairWatchOptions {
+export interface ReceptionWatchOptions {
   send(to: ParticipantId, message: PeerMessage): void;
   repair(id: ParticipantId, relayOnly: boolean): void;
   /** What I actually send this participant now (microphone on; video on and not paused for them). */
   sendingTo(id: ParticipantId): MediaFlags;
 }
 
-export class PairWatch {
+export class ReceptionWatch {
   private readonly meter = new ReceptionMeter<ParticipantId>();
   private readonly ladder = new RepairLadder<ParticipantId>();
   private readonly mine = new Map<ParticipantId, Reception>();
   private readonly theirs = new Map<ParticipantId, MediaFlags>();
   private readonly lastSent = new Map<ParticipantId, string>();
 
-  constructor(private readonly options: PairWatchOptions) {}
+  constructor(private readonly options: ReceptionWatchOptions) {}
 
   /** One reading of a connected participant's stats; `sending` is what they announced. */
   observe(id: ParticipantId, sending: MediaFlags, stats: Iterable<Record<string, unknown>>, now: number): void {
@@ -60,13 +60,13 @@ export class PairWatch {
   }
 
   /** After a round of observations: the broken pairs for the UI; the repairs due are started. */
-  review(now: number): Map<ParticipantId, PairProblem> {
+  review(now: number): Map<ParticipantId, ReceptionProblem> {
     const pairs = brokenPairs(this.mine, this.theirs, (id) => this.options.sendingTo(id));
     this.ladder.update(
       pairs.map((pair) => pair.id),
       now,
     );
-    const problems = new Map<ParticipantId, PairProblem>();
+    const problems = new Map<ParticipantId, ReceptionProblem>();
     for (const { id, iCannot, theyCannot } of pairs) {
       problems.set(id, { iCannot, theyCannot });
       const step = this.ladder.needsRepair(id);

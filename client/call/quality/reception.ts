@@ -5,6 +5,7 @@
 // Pure: counters and times in, states and decisions out.
 
 import type { PeerMessage } from '../connection/peer-protocol.js';
+import type { Stat } from './stats.js';
 
 export type MediaKind = 'audio' | 'video';
 
@@ -53,8 +54,6 @@ export interface ReceptionOptions {
 // connection's first keyframe and a camera opening after it was switched on (each a second or two,
 // more on a slow device) plus one reading.
 export const RECEPTION_DEFAULTS: ReceptionOptions = { stallAfterMs: 4000, graceMs: 8000 };
-
-type Stat = Record<string, unknown>;
 
 /** The inbound-rtp counters per kind from getStats(), summed over the kind's streams. */
 export function inboundCounters(stats: Iterable<Stat>): Record<MediaKind, InboundCounters | null> {

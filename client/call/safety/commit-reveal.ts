@@ -10,11 +10,8 @@
 // The commitment binds the committer's fingerprint, so an honest commitment cannot be relayed to a leg
 // where the man in the middle's certificate is seen.
 
+import { parseVerifyMessage, type PeerVerifyMessage } from '../connection/peer-protocol.js';
 import { domainHash, fingerprintBytes, NONCE_BYTES, safetyCode, type SafetyCode } from './safety-number.js';
-
-export type PeerVerifyMessage =
-  | { type: 'verify-commit'; commitment: string /* 64 lower-case hex digits: SHA-256 */ }
-  | { type: 'verify-reveal'; nonce: string /* 64 lower-case hex digits: 32 bytes */ };
 
 export type VerifyFailure =
   /** The revealed nonce does not hash to the commitment: someone changed or forged a message. */
@@ -39,22 +36,7 @@ export interface Verification {
   receive(message: PeerVerifyMessage): Promise<VerifyStep>;
 }
 
-const HEX_256 = /^[0-9a-f]{64}$/;
 const COMMIT_LABEL = 'treff verify commit v1';
-
-/** Validates a decoded JSON value from the data channel; null for anything that is not exactly a verify message. */
-export function parseVerifyMessage(raw: unknown): PeerVerifyMessage | null {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return null;
-  const msg = raw as Record<string, unknown>;
-  const keys = Object.keys(msg).length;
-  if (msg.type === 'verify-commit' && keys === 2 && typeof msg.commitment === 'string' && HEX_256.test(msg.commitment)) {
-    return { type: 'verify-commit', commitment: msg.commitment };
-  }
-  if (msg.type === 'verify-reveal' && keys === 2 && typeof msg.nonce === 'string' && HEX_256.test(msg.nonce)) {
-    return { type: 'verify-reveal', nonce: msg.nonce };
-  }
-  return null;
-}
 
 const toHex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 const fromHex = (hex: string) => Uint8Array.from(hex.match(/../g) ?? [], (pair) => parseInt(pair, 16));

@@ -2,7 +2,8 @@
 // connection (fresh nonces each time), and reports each result.
 
 import type { ParticipantId } from '../../../signal/protocol.js';
-import { createVerification, type PeerVerifyMessage, type Verification, type VerifyResult } from './commit-reveal.js';
+import type { PeerVerifyMessage } from '../connection/peer-protocol.js';
+import { createVerification, type Verification, type VerifyResult } from './commit-reveal.js';
 
 export interface Fingerprints {
   mine: string;

@@ -276,4 +276,63 @@ describe('Rooms', () => {
       expect(refusal(() => rooms.relay('ada', 'bob', OFFER))).toBe('not-in-room');
     });
   });
+
+  describe('seats: video senders up to capacity, listeners (audio-only) up to audioOnlyCapacity', () => {
+    let seats: Rooms;
+    const knock = (id: string, audioOnly = false) => seats.join(id, 'team', id.toUpperCase(), [], { audioOnly });
+
+    beforeEach(() => {
+      let keys = 0;
+      seats = new Rooms({ capacity: 2, audioOnlyCapacity: 3, newKey: () => `key${++keys}` });
+      seats.join('ada', 'team', 'Ada', []);
+      seats.setLobby('ada', true);
+    });
+
+    it("lets the moderator's Admit seat an audio-only knocker in a meeting full for video, but no second video sender", () => {
+      knock('bob');
+      knock('dan');
+      knock('cyd', true);
+      expect(addressed(seats.admitFromLobby('ada', 'bob'))[0]).toBe('bob: joined');
+
+      expect(refusal(() => seats.admitFromLobby('ada', 'dan'))).toBe('room-full-video');
+      expect(addressed(seats.admitFromLobby('ada', 'cyd'))).toEqual(['cyd: joined', 'ada: participant-joined', 'bob: participant-joined']);
+      expect(seats.roomOf('cyd')).toBe('team');
+      // Dan still waits: the moderator may admit him once a video sender leaves.
+      expect(seats.roomOf('dan')).toBeUndefined();
+      seats.leave('bob');
+      expect(addressed(seats.admitFromLobby('ada', 'dan'))[0]).toBe('dan: joined');
+    });
+
+    it('seats the same knockers when the moderator turns the lobby off as Admit does, one by one', () => {
+      knock('bob');
+      knock('dan');
+      knock('cyd', true);
+
+      const outbox = seats.setLobby('ada', false);
+      expect(addressed(outbox).filter((line) => line.endsWith(': joined'))).toEqual(['bob: joined', 'cyd: joined']);
+      expect([seats.roomOf('bob'), seats.roomOf('cyd'), seats.roomOf('dan')]).toEqual(['team', 'team', undefined]);
+      expect(seats.participantCount).toBe(3);
+    });
+
+    it('keeps a knocker audio-only when the role moves because the moderator left', () => {
+      seats.setLobby('ada', false);
+      seats.join('bob', 'team', 'Bob', []);
+      seats.setLobby('ada', true);
+      knock('cyd', true);
+
+      const outbox = seats.leave('ada');
+      expect(outbox).toContainEqual({ to: 'bob', message: { type: 'knocking', participant: { id: 'cyd', name: 'CYD', audioOnly: true } } });
+      expect(addressed(seats.admitFromLobby('bob', 'cyd'))[0]).toBe('cyd: joined');
+      expect(seats.join('eve', 'team', 'Eve', [], { audioOnly: true })).toContainEqual({ to: 'bob', message: { type: 'knocking', participant: { id: 'eve', name: 'Eve', audioOnly: true } } });
+    });
+
+    it('refuses everyone, listeners too, once every seat is taken', () => {
+      seats.setLobby('ada', false);
+      knock('bob');
+      knock('cyd', true);
+
+      expect(refusal(() => knock('dan', true))).toBe('room-full');
+      expect(refusal(() => knock('dan'))).toBe('room-full');
+    });
+  });
 });

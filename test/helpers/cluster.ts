@@ -61,6 +61,8 @@ export interface TestCluster {
   redisPort: number;
   /** The node holding a meeting's lease, as Redis says (undefined: none). */
   leaseHolder(room: string): Promise<string | undefined>;
+  /** The meeting's stored record in Redis, parsed (undefined: none). */
+  storedRecord(room: string): Promise<Record<string, unknown> | undefined>;
   /** HAProxy's view of each node: UP, DOWN, … */
   serverStates(): Promise<Record<string, string>>;
   /** Waits until HAProxy sees each node as given. */
@@ -151,6 +153,12 @@ export async function startCluster({ nodes: count = 2, nodeEnv = {} }: ClusterOp
       probe ??= createClient({ url: `redis://127.0.0.1:${redisPort}` });
       if (!probe.isOpen) await probe.connect();
       return (await probe.get(meetingKey('lease', room))) ?? undefined;
+    },
+    async storedRecord(room) {
+      probe ??= createClient({ url: `redis://127.0.0.1:${redisPort}` });
+      if (!probe.isOpen) await probe.connect();
+      const raw = await probe.get(meetingKey('meeting', room));
+      return raw === null ? undefined : (JSON.parse(raw) as Record<string, unknown>);
     },
     serverStates,
     waitForStates,

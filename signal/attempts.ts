@@ -3,8 +3,8 @@
 // one in the window ages out. Pure: times are passed in.
 
 export interface AttemptLimit {
-  /** Events allowed per key in one window. */
-  maxFailures: number;
+  /** Events allowed per key in one window (guesses, joins, knocks, credentials: not only failures). */
+  maxEvents: number;
   windowMs: number;
 }
 
@@ -16,7 +16,7 @@ export class SlidingWindow {
   /** Milliseconds until `key` may try again; 0 when it may try now. */
   retryAfter(key: string, now: number): number {
     const recent = this.recent(key, now);
-    if (recent.length < this.limit.maxFailures) return 0;
+    if (recent.length < this.limit.maxEvents) return 0;
     return recent[0]! + this.limit.windowMs - now;
   }
 
@@ -24,8 +24,8 @@ export class SlidingWindow {
   record(key: string, now: number): void {
     const recent = this.recent(key, now);
     recent.push(now);
-    // Only the newest maxFailures matter for the decision: memory per key stays bounded.
-    this.events.set(key, recent.slice(-this.limit.maxFailures));
+    // Only the newest maxEvents matter for the decision: memory per key stays bounded.
+    this.events.set(key, recent.slice(-this.limit.maxEvents));
   }
 
   /** Counts an event if the budget allows it; returns whether it did. */
@@ -58,12 +58,5 @@ export class SlidingWindow {
     if (recent.length === 0) this.events.delete(key);
     else this.events.set(key, recent);
     return recent;
-  }
-}
-
-/** Password guesses: counted before the guess is hashed (issue 11), forgiven when it was right. */
-export class FailedAttempts extends SlidingWindow {
-  fail(key: string, now: number): void {
-    this.record(key, now);
   }
 }

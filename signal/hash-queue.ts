@@ -13,7 +13,7 @@ export interface HashQueueLimits {
   perAddress: number;
 }
 
-export const DEFAULT_HASH_LIMITS: HashQueueLimits = { concurrency: 4, queueLength: 32, perAddress: 2 };
+const DEFAULT_HASH_LIMITS: HashQueueLimits = { concurrency: 4, queueLength: 32, perAddress: 2 };
 
 export class HashQueue<Job extends { address: string }> {
   private readonly running = new Set<Job>();

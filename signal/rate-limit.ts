@@ -22,7 +22,7 @@ export function newBucket(limit: RateLimit, now: number): TokenBucket {
 }
 
 /** Takes one token if there is one; returns whether the message may pass. */
-export function take(bucket: TokenBucket, limit: RateLimit, now: number): boolean {
+function take(bucket: TokenBucket, limit: RateLimit, now: number): boolean {
   const elapsed = Math.max(0, now - bucket.updatedAt) / 1000;
   bucket.tokens = Math.min(limit.burst, bucket.tokens + elapsed * limit.perSecond);
   bucket.updatedAt = now;

@@ -61,10 +61,6 @@ export class Seats {
     return this.tokenOf.has(id);
   }
 
-  isHeld(id: ParticipantId): boolean {
-    return this.held.has(id);
-  }
-
   forget(id: ParticipantId): void {
     const token = this.tokenOf.get(id);
     if (token !== undefined) this.idOf.delete(token);

@@ -34,10 +34,6 @@ export class Connections {
     return this.byRef.size;
   }
 
-  refs(): ConnectionRef[] {
-    return [...this.byRef.keys()];
-  }
-
   get(ref: ConnectionRef): Connection | undefined {
     return this.byRef.get(ref);
   }
@@ -53,6 +49,11 @@ export class Connections {
 
   fromBlock(block: string): number {
     return this.perBlock.get(block) ?? 0;
+  }
+
+  /** Every open connection (shutdown closes them all). */
+  refs(): ConnectionRef[] {
+    return [...this.byRef.keys()];
   }
 
   add(connection: Connection): void {

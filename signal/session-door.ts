@@ -41,13 +41,13 @@ export interface DoorOptions {
 
 const MINUTE = 60_000;
 /** Guesses per address block and per meeting in ten minutes (SECURITY.md, "Guessing"). */
-export const GUESSES_PER_ADDRESS = { maxFailures: 10, windowMs: 10 * MINUTE };
-export const GUESSES_PER_MEETING = { maxFailures: 30, windowMs: 10 * MINUTE };
+const GUESSES_PER_ADDRESS = { maxEvents: 10, windowMs: 10 * MINUTE };
+const GUESSES_PER_MEETING = { maxEvents: 30, windowMs: 10 * MINUTE };
 /** An office of 12 behind one NAT, all reloading twice, fits; churn of 400 joins a second does not. */
-export const JOINS_PER_ADDRESS_AND_MEETING = { maxFailures: 30, windowMs: MINUTE };
-export const SET_PASSWORDS_PER_CONNECTION = { maxFailures: 5, windowMs: MINUTE };
+const JOINS_PER_ADDRESS_AND_MEETING = { maxEvents: 30, windowMs: MINUTE };
+const SET_PASSWORDS_PER_CONNECTION = { maxEvents: 5, windowMs: MINUTE };
 /** How long someone the moderator removed stays out of that meeting. */
-export const REMOVAL_MS = 10 * MINUTE;
+const REMOVAL_MS = 10 * MINUTE;
 
 interface Waiting {
   connection: ConnectionRef;
@@ -73,7 +73,7 @@ export class Door {
   private readonly waiting = new Map<ParticipantId, Waiting>();
 
   constructor(private readonly options: DoorOptions) {
-    this.knocks = new SlidingWindow({ maxFailures: options.knocksPerAddress, windowMs: 10 * MINUTE });
+    this.knocks = new SlidingWindow({ maxEvents: options.knocksPerAddress, windowMs: 10 * MINUTE });
     this.queue = new HashQueue(options.hashLimits);
   }
 

@@ -22,7 +22,7 @@ import type { RelayCredentials } from './session-relay.js';
  */
 export const SLOW_RECEIVER_BYTES = 256 * 1024;
 /** mute-all asks every member's browser to mute: a moderator needs it now and then, not in a loop. */
-const MUTE_ALL = { maxFailures: 3, windowMs: 60_000 };
+const MUTE_ALL = { maxEvents: 3, windowMs: 60_000 };
 
 export interface ClientMessagesOptions {
   rooms: Rooms;

@@ -11,7 +11,7 @@ import type { Connection } from './session-connections.js';
 
 const TEN_MINUTES = 10 * 60_000;
 /** Relay credentials for someone not (yet) in a call with anyone, e.g. the connection check page. */
-const CHECK_CREDENTIALS = { maxFailures: 4, windowMs: TEN_MINUTES };
+const CHECK_CREDENTIALS = { maxEvents: 4, windowMs: TEN_MINUTES };
 
 export interface RelayCredentialsOptions {
   perAddress: number;
@@ -27,7 +27,7 @@ export class RelayCredentials {
   private readonly check = new SlidingWindow(CHECK_CREDENTIALS);
 
   constructor(private readonly options: RelayCredentialsOptions) {
-    this.inCall = new SlidingWindow({ maxFailures: options.perAddress, windowMs: TEN_MINUTES });
+    this.inCall = new SlidingWindow({ maxEvents: options.perAddress, windowMs: TEN_MINUTES });
   }
 
   has(id: ParticipantId): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailedAttempts } from '../../signal/attempts.js';
+import { SlidingWindow } from '../../signal/attempts.js';
 import { hashPassword, verifyPassword } from '../../signal/password.js';
 
 describe('meeting passwords', () => {
@@ -29,21 +29,21 @@ describe('password guessing throttle', () => {
   const WINDOW = 10 * 60_000;
 
   it('refuses guesses past the limit until the oldest failure ages out, per key', () => {
-    const failed = new FailedAttempts({ maxFailures: 3, windowMs: WINDOW });
-    for (const at of [0, 1000, 2000]) failed.fail('room:team', at);
+    const failed = new SlidingWindow({ maxEvents: 3, windowMs: WINDOW });
+    for (const at of [0, 1000, 2000]) failed.record('room:team', at);
     expect(failed.retryAfter('room:team', 2000)).toBe(WINDOW - 2000);
     expect(failed.retryAfter('room:other', 2000)).toBe(0);
     expect(failed.retryAfter('room:team', WINDOW - 1)).toBe(1);
     expect(failed.retryAfter('room:team', WINDOW)).toBe(0); // the first failure aged out: one more guess
-    failed.fail('room:team', WINDOW);
+    failed.record('room:team', WINDOW);
     expect(failed.retryAfter('room:team', WINDOW)).toBe(1000);
   });
 
   it('keeps at most the newest failures per key and forgets keys whose failures all aged out', () => {
-    const failed = new FailedAttempts({ maxFailures: 3, windowMs: WINDOW });
-    for (let at = 0; at < 100; at++) failed.fail('10.0.0.1', at);
+    const failed = new SlidingWindow({ maxEvents: 3, windowMs: WINDOW });
+    for (let at = 0; at < 100; at++) failed.record('10.0.0.1', at);
     expect(failed.retryAfter('10.0.0.1', 100)).toBe(97 + WINDOW - 100);
-    failed.fail('10.0.0.2', 50);
+    failed.record('10.0.0.2', 50);
     expect(failed.size).toBe(2);
     failed.prune(WINDOW + 100);
     expect(failed.size).toBe(0);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { meterMessage, newBucket, take, type RateLimit } from '../../signal/rate-limit.js';
+import { meterMessage, newBucket, type RateLimit, type TokenBucket } from '../../signal/rate-limit.js';
 
 const LIMIT: RateLimit = { burst: 5, perSecond: 2 };
+
+/** One message through a limiter that never cuts off: whether the bucket had a token for it. */
+const take = (bucket: TokenBucket, limit: RateLimit, now: number): boolean => meterMessage(bucket, limit, Infinity, now) === 'pass';
 
 /** How many of n messages sent at the same instant pass. */
 function passing(bucket: ReturnType<typeof newBucket>, n: number, now: number): number {

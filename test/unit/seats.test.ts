@@ -6,9 +6,9 @@ describe('seats kept for dropped connections', () => {
     const seats = new Seats(20_000);
     seats.issue('ada', 'token-a');
     seats.hold('ada', 1_000);
-    expect(seats.isHeld('ada')).toBe(true);
+    expect(seats.holdReason('ada')).toBe('connection-lost');
     expect(seats.resume('token-a', 15_000)).toBe('ada');
-    expect(seats.isHeld('ada')).toBe(false);
+    expect(seats.holdReason('ada')).toBeUndefined();
     seats.hold('ada', 30_000);
     expect(seats.resume('token-a', 49_000)).toBe('ada');
   });

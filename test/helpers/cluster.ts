@@ -80,10 +80,12 @@ export interface ClusterOptions {
   nodes?: number;
   /** Extra environment for every node. */
   nodeEnv?: Record<string, string>;
+  /** The built client for browser tests ('dist/client'); by default a minimal page. */
+  staticDir?: string;
 }
 
-export async function startCluster({ nodes: count = 2, nodeEnv = {} }: ClusterOptions = {}): Promise<TestCluster> {
-  const staticDir = writeTestStaticDir();
+export async function startCluster({ nodes: count = 2, nodeEnv = {}, staticDir: builtClient }: ClusterOptions = {}): Promise<TestCluster> {
+  const staticDir = builtClient ?? writeTestStaticDir();
   const redisPort = await freePort();
   const lbPort = await freePort();
   const peerPort = await freePort();
@@ -191,7 +193,7 @@ export async function startCluster({ nodes: count = 2, nodeEnv = {} }: ClusterOp
       if (haproxy) await stopChild(haproxy);
       await Promise.all(nodes.map((node) => node.process.stop()));
       if (redis) await stopChild(redis);
-      rmSync(staticDir, { recursive: true, force: true });
+      if (!builtClient) rmSync(staticDir, { recursive: true, force: true });
       rmSync(socketPath, { force: true });
     },
   };

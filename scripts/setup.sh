@@ -3,6 +3,7 @@
 #   coturn                      the TURN relay `npm start` runs (port 10000)
 #   chromium, firefox-esr, ...  the real browsers and network tools the tests drive
 #   stress-ng                   loads the CPUs for the flake hunter (npm run test:repeat -- --stress)
+#   haproxy, redis-server       the several-nodes tests (docs/scale.md)
 # `scripts/setup.sh --production` installs only what a server needs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,7 @@ fi
 
 packages=(coturn openssl)
 if [[ "${1:-}" != "--production" ]]; then
-  packages+=(chromium firefox-esr fonts-dejavu-core nftables iproute2 nginx-light systemd stress-ng)
+  packages+=(chromium firefox-esr fonts-dejavu-core nftables iproute2 nginx-light systemd stress-ng haproxy redis-server)
 fi
 
 missing=()

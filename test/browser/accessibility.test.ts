@@ -1,10 +1,9 @@
 // Every control has a name a screen reader can say, on every page a user sees in a meeting.
 
-import type { Browser, Page, SerializedAXNode } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
+import type { Page, SerializedAXNode } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const CONTROLS = new Set(['button', 'textbox', 'checkbox', 'combobox', 'link', 'switch', 'slider', 'menuitem']);
 
@@ -28,31 +27,20 @@ async function unnamedControls(page: Page): Promise<string[]> {
 }
 
 describe('accessible names', () => {
-  let server: TestServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const meeting = useBrowserMeeting();
 
   it('names every control on the start page, the join screen, in the call and in its dialogs', async () => {
-    const anna = await (await browser.createBrowserContext()).newPage();
-    const ben = await (await browser.createBrowserContext()).newPage();
-    await anna.goto(server.url + '/');
+    const anna = await meeting.open({ record: false, collectErrors: false });
+    const ben = await meeting.open({ record: false, collectErrors: false });
+    await anna.goto(meeting.baseUrl + '/');
     await anna.waitForSelector('#meeting-name');
     expect(await unnamedControls(anna)).toEqual([]);
 
-    await startMeetingFromHome(anna, server.url, 'accessible');
+    await startMeetingFromHome(anna, meeting.baseUrl, 'accessible');
     await anna.waitForSelector('.join button.primary:not([disabled])');
     expect(await unnamedControls(anna)).toEqual([]);
     await joinAs(anna, 'Anna');
-    await startMeetingFromHome(ben, server.url, 'accessible');
+    await startMeetingFromHome(ben, meeting.baseUrl, 'accessible');
     await joinAs(ben, 'Ben');
     await waitForRemoteVideos(anna, 1);
     expect(await unnamedControls(anna)).toEqual([]);

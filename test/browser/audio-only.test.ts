@@ -1,12 +1,12 @@
 // A meeting full for video still lets people in audio-only, up to the operator's larger cap; and the
 // operator's upload budget is what every participant's bitrate control plans with.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
 import { HEADROOM } from '../../client/call/quality/bitrate-policy.js';
-import { collectPageErrors, launchBrowser, peerConnections, recordPeerConnections } from '../helpers/browser.js';
+import { peerConnections } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { connectionReports, joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const UPLINK_BUDGET_KBPS = 300;
 
@@ -32,27 +32,16 @@ async function refusedJoin(page: Page, name: string): Promise<{ error: string; o
 }
 
 describe('a meeting full for video', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const errors: string[] = [];
+  // The second test reads the plans of the call the first one made.
+  const meeting = useBrowserMeeting({ server: { roomCapacity: 2, audioOnlyCapacity: 3, uplinkBudgetKbps: UPLINK_BUDGET_KBPS }, keepPagesBetweenTests: true });
+  const errors = meeting.errors;
+  const inCall: Page[] = [];
 
   async function person(): Promise<Page> {
-    const page = await (await browser.createBrowserContext()).newPage();
-    await recordPeerConnections(page);
-    errors.push(...collectPageErrors(page));
-    await startMeetingFromHome(page, server.url, 'full-house');
+    const page = await meeting.open();
+    await startMeetingFromHome(page, meeting.baseUrl, 'full-house');
     return page;
   }
-
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client', roomCapacity: 2, audioOnlyCapacity: 3, uplinkBudgetKbps: UPLINK_BUDGET_KBPS });
-    browser = await launchBrowser('chromium');
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
 
   it('offers the third person to join audio-only; she sees and hears both, they hear her, and nobody can be a fourth', { timeout: 120_000 }, async () => {
     const anna = await person();
@@ -69,6 +58,7 @@ describe('a meeting full for video', () => {
     await carla.click('.join button.audio-only');
     await carla.waitForSelector('.call');
     await waitForRemoteVideos(carla, 2);
+    inCall.push(anna, ben, carla);
 
     for (const page of [anna, ben]) {
       await page.waitForFunction(
@@ -102,8 +92,7 @@ describe('a meeting full for video', () => {
   });
 
   it("plans every participant's upload within the operator's budget", async () => {
-    const pages = [];
-    for (const page of (await browser.pages()).filter((page) => page.url().endsWith('/full-house'))) if (await page.$('.call')) pages.push(page);
+    const pages = inCall;
     expect(pages).toHaveLength(3);
     // Each page re-plans when someone joins (Carla was last): read once that has settled, bounded.
     const limit = UPLINK_BUDGET_KBPS * 1000 * HEADROOM;

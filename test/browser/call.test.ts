@@ -1,49 +1,35 @@
 // Three people meet in headless Chromium through the UI, as users would, and see each other.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { connectionReports, joinAs, remoteNames, startMeetingFromHome, waitForNewFrames, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('a three-person meeting in Chromium', () => {
-  let server: TestServer;
-  let browser: Browser;
+  // Seats kept for 20 s as in production: only leaving (not a dropped connection) frees one at once.
+  const meeting = useBrowserMeeting({ server: { seatGraceSeconds: 20 } });
   const pages: Record<'anna' | 'ben' | 'carla', Page> = {} as never;
-  const errors: string[] = [];
+  const errors = meeting.errors;
 
   beforeAll(async () => {
-    // Seats kept for 20 s as in production: only leaving (not a dropped connection) frees one at once.
-    server = await startTestServer({ staticDir: 'dist/client', seatGraceSeconds: 20 });
-    browser = await launchBrowser('chromium');
-    for (const who of ['anna', 'ben', 'carla'] as const) {
-      // Separate contexts: three people with their own storage, not three tabs of one person.
-      const page = await (await browser.createBrowserContext()).newPage();
-      await recordPeerConnections(page);
-      errors.push(...collectPageErrors(page));
-      pages[who] = page;
-    }
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    // Separate contexts: three people with their own storage, not three tabs of one person.
+    for (const who of ['anna', 'ben', 'carla'] as const) pages[who] = await meeting.open();
   });
 
   it('lets three people join the same meeting by typing its name and see and hear each other', async () => {
-    await startMeetingFromHome(pages.anna, server.url, 'Team Weekly');
+    await startMeetingFromHome(pages.anna, meeting.baseUrl, 'Team Weekly');
     expect(new URL(pages.anna.url()).pathname).toBe('/team-weekly');
     await joinAs(pages.anna, 'Anna');
 
     const pressedGo = Date.now();
-    await startMeetingFromHome(pages.ben, server.url, 'team weekly');
+    await startMeetingFromHome(pages.ben, meeting.baseUrl, 'team weekly');
     const pressedJoin = Date.now();
     await joinAs(pages.ben, 'Ben');
     await waitForRemoteVideos(pages.ben, 1);
     const now = Date.now();
     console.log(`second participant: first remote frame ${now - pressedGo} ms after Go (typing the name included), ${now - pressedJoin} ms after Join`);
 
-    await startMeetingFromHome(pages.carla, server.url, 'TEAM_WEEKLY');
+    await startMeetingFromHome(pages.carla, meeting.baseUrl, 'TEAM_WEEKLY');
     await joinAs(pages.carla, 'Carla');
 
     for (const page of Object.values(pages)) await waitForRemoteVideos(page, 2);

@@ -1,37 +1,20 @@
 // The join screen: choosing devices, joining with microphone or camera off, the password field only
 // when asked for; the highlight of whoever speaks; and the installable web app.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, connectionLog, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { connectionLog } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, setCheckbox, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('the join screen', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const errors: string[] = [];
-
-  async function newPage(): Promise<Page> {
-    const page = await (await browser.createBrowserContext()).newPage();
-    errors.push(...collectPageErrors(page));
-    await recordPeerConnections(page);
-    return page;
-  }
-
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const meeting = useBrowserMeeting();
+  const errors = meeting.errors;
+  const newPage = (): Promise<Page> => meeting.open();
 
   it('offers the microphones and cameras by name and switches the preview to the one chosen', async () => {
     const page = await newPage();
-    await startMeetingFromHome(page, server.url, 'devices');
+    await startMeetingFromHome(page, meeting.baseUrl, 'devices');
     await page.waitForSelector('select[aria-label="Microphone"] option');
     const options = await page.$$eval('select[aria-label="Microphone"] option', (items) => items.map((o) => ({ value: (o as HTMLOptionElement).value, label: o.textContent })));
     expect(options.map((o) => o.label)).toContain('Fake Audio Input 1');
@@ -44,7 +27,7 @@ describe('the join screen', () => {
   it('joins with microphone and camera off, and the others see it', async () => {
     const anna = await newPage();
     const ben = await newPage();
-    await startMeetingFromHome(anna, server.url, 'quiet start');
+    await startMeetingFromHome(anna, meeting.baseUrl, 'quiet start');
     await setCheckbox(anna, '#join-microphone', false);
     await setCheckbox(anna, '#join-camera', false);
     expect(await anna.$('.join .tile .avatar')).not.toBeNull();
@@ -52,7 +35,7 @@ describe('the join screen', () => {
     expect(await anna.$eval('.controls button[aria-label="Unmute microphone"]', (b) => b.getAttribute('aria-pressed'))).toBe('true');
     expect(await anna.$('.controls button[aria-label="Turn camera on"]')).not.toBeNull();
 
-    await startMeetingFromHome(ben, server.url, 'quiet start');
+    await startMeetingFromHome(ben, meeting.baseUrl, 'quiet start');
     await joinAs(ben, 'Ben');
     // Muted and camera off reach Ben over the data channel once the two are connected.
     await ben
@@ -79,9 +62,8 @@ describe('the join screen', () => {
 
   it('is installable as a web app (manifest, icons, theme colour)', async () => {
     // The default (non-incognito) profile: browsers do not install apps from incognito windows.
-    const page = await browser.newPage();
-    errors.push(...collectPageErrors(page));
-    await page.goto(server.url + '/');
+    const page = await meeting.open({ defaultContext: true, record: false });
+    await page.goto(meeting.baseUrl + '/');
     expect(await page.$eval('meta[name="theme-color"]', (m) => m.getAttribute('content'))).toBe('#101614');
     const session = await page.createCDPSession();
     const manifest = (await session.send('Page.getAppManifest')) as { url: string; errors: unknown[]; data?: string };
@@ -89,7 +71,7 @@ describe('the join screen', () => {
     const data = JSON.parse(manifest.data ?? '{}') as { icons: Array<{ src: string; sizes: string }>; display: string };
     expect(data.display).toBe('standalone');
     for (const icon of data.icons) {
-      const response = await fetch(new URL(icon.src, server.url));
+      const response = await fetch(new URL(icon.src, meeting.baseUrl));
       expect(response.status, icon.src).toBe(200);
     }
     const { installabilityErrors } = (await session.send('Page.getInstallabilityErrors')) as { installabilityErrors: Array<{ errorId: string }> };

@@ -1,48 +1,24 @@
 // Running a meeting through the UI: moderator badge and hand-over, lobby, mute everyone, remove,
 // lock, and a password set in the Share dialog.
 
-import type { Browser, BrowserContext, Page } from 'puppeteer-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, replaceText, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('running a meeting', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const errors: string[] = [];
-  const contexts: BrowserContext[] = [];
-
-  async function person(): Promise<Page> {
-    const context = await browser.createBrowserContext();
-    contexts.push(context);
-    const page = await context.newPage();
-    errors.push(...collectPageErrors(page));
-    return page;
-  }
+  // Each test's meeting ends with it, so later tests do not share the CPU with earlier calls.
+  const meeting = useBrowserMeeting();
+  const errors = meeting.errors;
+  const person = (): Promise<Page> => meeting.open({ record: false });
 
   const text = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent ?? '');
   const click = (page: Page, label: string) => page.locator(`::-p-aria(${label})`).click();
 
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-  });
-
-  // Each test's meeting ends with it, so later tests do not share the CPU with earlier calls.
-  afterEach(async () => {
-    await Promise.all(contexts.splice(0).map((context) => context.close().catch(() => undefined)));
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
   it('shows who moderates, and passes the role on when the moderator leaves', async () => {
     const [anna, ben, carla] = [await person(), await person(), await person()];
     for (const [page, name] of [[anna, 'Anna'], [ben, 'Ben'], [carla, 'Carla']] as const) {
-      await startMeetingFromHome(page, server.url, 'handover');
+      await startMeetingFromHome(page, meeting.baseUrl, 'handover');
       await joinAs(page, name);
     }
     await waitForRemoteVideos(carla, 2);
@@ -56,13 +32,13 @@ describe('running a meeting', () => {
 
   it('runs a lobby: the newcomer waits, the moderator admits from the banner', async () => {
     const [anna, dora] = [await person(), await person()];
-    await startMeetingFromHome(anna, server.url, 'lobby');
+    await startMeetingFromHome(anna, meeting.baseUrl, 'lobby');
     await joinAs(anna, 'Anna');
     await click(anna, 'Participants (1)');
     await anna.locator('::-p-text(Lobby: let newcomers in one by one)').click();
     await anna.locator('dialog.people form[method=dialog] button').click();
 
-    await startMeetingFromHome(dora, server.url, 'lobby');
+    await startMeetingFromHome(dora, meeting.baseUrl, 'lobby');
     await dora.type('#display-name', 'Dora');
     await dora.click('.join button.primary');
     await dora.waitForSelector('::-p-text(Waiting to be let in)');
@@ -74,9 +50,9 @@ describe('running a meeting', () => {
 
   it('lets the moderator mute everyone and remove someone; nobody else may', async () => {
     const [anna, ben] = [await person(), await person()];
-    await startMeetingFromHome(anna, server.url, 'discipline');
+    await startMeetingFromHome(anna, meeting.baseUrl, 'discipline');
     await joinAs(anna, 'Anna');
-    await startMeetingFromHome(ben, server.url, 'discipline');
+    await startMeetingFromHome(ben, meeting.baseUrl, 'discipline');
     await joinAs(ben, 'Ben');
     await waitForRemoteVideos(ben, 1);
 
@@ -98,12 +74,12 @@ describe('running a meeting', () => {
 
   it('keeps newcomers out of a locked meeting', async () => {
     const [anna, erik] = [await person(), await person()];
-    await startMeetingFromHome(anna, server.url, 'locked');
+    await startMeetingFromHome(anna, meeting.baseUrl, 'locked');
     await joinAs(anna, 'Anna');
     await click(anna, 'Participants (1)');
     await anna.locator('::-p-text(Lock the meeting)').click();
     await anna.waitForSelector('.call-header ::-p-text(Locked)');
-    await startMeetingFromHome(erik, server.url, 'locked');
+    await startMeetingFromHome(erik, meeting.baseUrl, 'locked');
     await erik.type('#display-name', 'Erik');
     await erik.click('.join button.primary');
     await erik.waitForSelector('::-p-text(The moderator has locked this meeting)');
@@ -111,7 +87,7 @@ describe('running a meeting', () => {
 
   it('protects a meeting with a password set in the Invite dialog: a wrong one is refused, the right one admits', { timeout: 60_000 }, async () => {
     const [anna, fritz] = [await person(), await person()];
-    await startMeetingFromHome(anna, server.url, 'board');
+    await startMeetingFromHome(anna, meeting.baseUrl, 'board');
     await joinAs(anna, 'Anna');
     await click(anna, 'Invite');
     // Typed once the dialog is open: opening it moves the focus to its first field.
@@ -120,7 +96,7 @@ describe('running a meeting', () => {
     await anna.waitForSelector('dialog.share [data-password-set]');
     await anna.locator('dialog.share form[method=dialog] button').click();
 
-    await startMeetingFromHome(fritz, server.url, 'board');
+    await startMeetingFromHome(fritz, meeting.baseUrl, 'board');
     await fritz.type('#display-name', 'Fritz');
     await fritz.click('.join button.primary');
     await fritz.waitForSelector('::-p-text(This meeting needs a password.)');

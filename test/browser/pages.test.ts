@@ -1,31 +1,16 @@
 // The pages around a meeting: help with the app code's hash, and the German interface.
 
 import { createHash } from 'node:crypto';
-import type { Browser } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
+import { startTestServer } from '../helpers/server.js';
 
 describe('help and languages', () => {
-  let server: TestServer;
-  let browser: Browser;
-  let germanBrowser: Browser;
-
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-    germanBrowser = await launchBrowser('chromium', { args: ['--lang=de-DE', '--accept-lang=de-DE,de'] });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await germanBrowser?.close();
-    await server?.close();
-  });
+  const meeting = useBrowserMeeting();
 
   it('shows on the help page the SHA-256 of the app code the browser actually runs', async () => {
-    const page = await browser.newPage();
-    await page.goto(server.url + '/');
+    const page = await meeting.open({ record: false, collectErrors: false });
+    await page.goto(meeting.baseUrl + '/');
     await page.locator('a::-p-text(Help)').click();
     await page.waitForSelector('[data-bundle-sha256]');
     const shown = await page.$eval('[data-bundle-sha256]', (element) => element.getAttribute('data-bundle-sha256'));
@@ -36,8 +21,8 @@ describe('help and languages', () => {
   });
 
   it('speaks German to a German browser, and switches to English on request', async () => {
-    const page = await germanBrowser.newPage();
-    await page.goto(server.url + '/');
+    const page = await meeting.open({ launch: { args: ['--lang=de-DE', '--accept-lang=de-DE,de'] }, record: false, collectErrors: false });
+    await page.goto(meeting.baseUrl + '/');
     await page.waitForSelector('#meeting-name');
     expect(await page.$eval('html', (html) => html.lang)).toBe('de');
     expect(await page.$eval('form.go button[type=submit]', (button) => button.textContent)).toBe('Los');
@@ -54,9 +39,8 @@ describe('help and languages', () => {
       staticDir: 'dist/client',
       client: { footerLinks: { privacy: 'https://town.example/privacy', imprint: 'https://town.example/imprint' }, defaultLanguage: 'de' },
     });
-    const french = await launchBrowser('chromium', { args: ['--lang=fr-FR', '--accept-lang=fr-FR,fr'] });
     try {
-      const page = await french.newPage();
+      const page = await meeting.open({ launch: { args: ['--lang=fr-FR', '--accept-lang=fr-FR,fr'] }, record: false, collectErrors: false });
       await page.goto(town.url + '/');
       await page.waitForSelector('footer.app-footer a');
       expect(await page.$$eval('footer.app-footer a', (links) => links.map((a) => [a.textContent, a.getAttribute('href')]))).toEqual([
@@ -65,7 +49,6 @@ describe('help and languages', () => {
       ]);
       expect(await page.$eval('form.go button[type=submit]', (button) => button.textContent)).toBe('Los');
     } finally {
-      await french.close();
       await town.close();
     }
   });

@@ -2,11 +2,10 @@
 // is on screen and thumb-sized; and on a desktop every control is reachable with Tab, with a
 // visible focus ring.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const PHONE = { width: 360, height: 740, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 /** The smallest touch target the platform guidelines allow (Apple 44 pt, Android 48 dp ≈ 45 CSS px here). */
@@ -35,25 +34,17 @@ function layout(page: Page): Promise<Layout> {
 }
 
 describe('a meeting on a phone, and by keyboard', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const meeting = useBrowserMeeting();
   const pages: Record<'anna' | 'ben' | 'carla', Page> = {} as never;
 
   beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-    for (const who of ['anna', 'ben', 'carla'] as const) pages[who] = await (await browser.createBrowserContext()).newPage();
+    for (const who of ['anna', 'ben', 'carla'] as const) pages[who] = await meeting.open({ record: false, collectErrors: false });
     await pages.anna.setViewport(PHONE);
     for (const [who, name] of [['anna', 'Anna'], ['ben', 'Ben'], ['carla', 'Carla']] as const) {
-      await startMeetingFromHome(pages[who], server.url, 'on-the-go');
+      await startMeetingFromHome(pages[who], meeting.baseUrl, 'on-the-go');
       await joinAs(pages[who], name);
     }
     await waitForRemoteVideos(pages.anna, 2);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it('fits the call on a 360 px phone: no sideways scrolling, every control on screen and thumb-sized', async () => {

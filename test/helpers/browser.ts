@@ -6,6 +6,8 @@ import puppeteer, { type Browser, type Page, type FrameWaitForFunctionOptions } 
 interface Recorded {
   __connections: RTCPeerConnection[];
   __connectionLog: string[];
+  /** performance.now() when each connection (by index) first reached "connected". */
+  __connectedAt: Array<number | undefined>;
 }
 
 export type BrowserKind = 'chromium' | 'firefox';
@@ -73,9 +75,11 @@ export async function recordPeerConnections(page: Page): Promise<void> {
     const Native = window.RTCPeerConnection;
     const connections: RTCPeerConnection[] = [];
     const log: string[] = [];
+    const connectedAt: Array<number | undefined> = [];
     const started = performance.now();
     (window as unknown as Recorded).__connections = connections;
     (window as unknown as Recorded).__connectionLog = log;
+    (window as unknown as Recorded).__connectedAt = connectedAt;
     window.RTCPeerConnection = class extends Native {
       constructor(config?: RTCConfiguration) {
         super(config);
@@ -84,7 +88,10 @@ export async function recordPeerConnections(page: Page): Promise<void> {
         const note = (what: string) => log.length < 500 && log.push(`${Math.round(performance.now() - started)}ms #${index} ${what}`);
         note(`created (${config?.iceTransportPolicy ?? 'all'})`);
         this.addEventListener('iceconnectionstatechange', () => note(`ice ${this.iceConnectionState}`));
-        this.addEventListener('connectionstatechange', () => note(`pc ${this.connectionState}`));
+        this.addEventListener('connectionstatechange', () => {
+          note(`pc ${this.connectionState}`);
+          if (this.connectionState === 'connected') connectedAt[index] ??= performance.now();
+        });
         this.addEventListener('signalingstatechange', () => note(`signaling ${this.signalingState}`));
         this.addEventListener('icecandidateerror', (event) => note(`candidate error ${(event as RTCPeerConnectionIceErrorEvent).errorCode} ${(event as RTCPeerConnectionIceErrorEvent).url}`));
         // What the events may not show: the transports' own states, sampled.
@@ -132,6 +139,27 @@ export async function waitForPeerConnections<A extends unknown[]>(
   } finally {
     await handle.dispose().catch(() => undefined);
   }
+}
+
+/**
+ * Waits until every live recorded connection has been connected for at least `ms`, by the page's
+ * own clock from the moment it connected (not from when the test looked): e.g. past a grace time.
+ */
+export async function waitForConnectedFor(page: Page, ms: number, { timeout = 60_000, atLeast = 1 } = {}): Promise<void> {
+  await page
+    .waitForFunction(
+      (ms, atLeast) => {
+        const { __connections: connections, __connectedAt: connectedAt } = window as unknown as Recorded;
+        const live = connections.map((pc, index) => ({ pc, since: connectedAt[index] })).filter(({ pc }) => pc.connectionState !== 'closed');
+        return live.length >= atLeast && live.every(({ pc, since }) => pc.connectionState === 'connected' && since !== undefined && performance.now() - since >= ms);
+      },
+      { timeout, polling: 200 },
+      ms,
+      atLeast,
+    )
+    .catch(async (error: Error) => {
+      throw new Error(`connections not connected for ${ms} ms within ${timeout} ms: ${error.message}; log ${(await connectionLog(page)).join(', ')}`);
+    });
 }
 
 /** Collects uncaught page errors and console errors, for asserting a clean run. */

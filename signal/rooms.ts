@@ -3,6 +3,10 @@
 // the time) and returns what to send to whom. What must outlive the process (a meeting's rules,
 // moderator and members) is written to a MeetingStore after every change and read back when the
 // meeting returns after a restart (issue 11).
+//
+// The parts: room.ts (one meeting's state and its stored record), room-rules.ts (the pure rules:
+// seats, key reclaim, handover), room-directory.ts (which meetings run, who is where, the store),
+// room-moderation.ts (what the moderator may do). The session core talks to Rooms only.
 
 import { memoryMeetingStore, type MeetingStore } from './meeting-store.js';
 import { ProtocolError, type IceServer, type Participant, type ParticipantId, type Rejoin, type SignalData } from './protocol.js';

@@ -63,10 +63,15 @@ export class Session {
   constructor(private readonly options: SessionOptions) {
     const { rooms, seats, counters, logger, limits } = options;
     const connections = this.connections;
-    const effects = (this.effects = new Effects(counters, logger));
-    const relayCredentials = (this.relayCredentials = new RelayCredentials({ perAddress: limits.relayCredentialsPerAddress, counters, iceServersFor: options.iceServersFor }));
-    const delivery = (this.delivery = new Delivery({ rooms, connections, relayCredentials, effects, counters, resendKnocks: (id) => door.resendKnocks(id) }));
-    const door = (this.door = new Door({ rooms, counters, effects, delivery, connections, knocksPerAddress: limits.knocksPerAddress, hashLimits: options.hashLimits }));
+    const effects = new Effects(counters, logger);
+    const relayCredentials = new RelayCredentials({ perAddress: limits.relayCredentialsPerAddress, counters, iceServersFor: options.iceServersFor });
+    // The door hands its outboxes to delivery; delivery tells the door when a new moderator needs the knocks again.
+    const delivery = new Delivery({ rooms, connections, relayCredentials, effects, counters, resendKnocks: (id) => door.resendKnocks(id) });
+    const door = new Door({ rooms, counters, effects, delivery, connections, knocksPerAddress: limits.knocksPerAddress, hashLimits: options.hashLimits });
+    this.effects = effects;
+    this.relayCredentials = relayCredentials;
+    this.delivery = delivery;
+    this.door = door;
     this.messages = new ClientMessages({ rooms, seats, counters, connections, door, delivery, relayCredentials, effects, backlog: options.backlog, newToken: options.newToken ?? newResumeToken });
   }
 

@@ -3,24 +3,21 @@
 // and tells the features (presence, chat, moderation, quality, safety) what happens to each peer.
 // No DOM here beyond WebRTC and WebSocket; everything it builds on comes in through CallParts.
 
-import type { IceServer, Participant, ParticipantId, ServerMessage } from '../../signal/protocol.js';
+import type { ParticipantId, ServerMessage } from '../../signal/protocol.js';
 import { tabStore, type KeyValueStore } from '../storage.js';
 import { Chat } from './chat.js';
 import { browserClock, type Clock, type TimerId } from './clock.js';
-import { CredentialRefresh } from './connection/credential-refresh.js';
-import { Mesh, type ConnectionState } from './connection/mesh.js';
-import type { PeerMessage } from './connection/peer-protocol.js';
+import { Mesh } from './connection/mesh.js';
 import { webSocketSignalling, type Signalling, type SignallingFactory } from './connection/signalling.js';
-import type { CallContext, CallFeature, MeshFactory, MeshPart } from './context.js';
+import type { CallContext, MeshFactory } from './context.js';
 import { unhandled } from './exhaustive.js';
+import { JoinedCall } from './joined-call.js';
 import type { ScreenResult } from './media/screen.js';
 import { Moderation } from './moderation.js';
 import { Presence } from './presence.js';
-import { CallQuality } from './quality/call-quality.js';
-import { CallSafety } from './safety/call-safety.js';
 import { verifiedContacts, type VerifiedContacts } from './safety/verified-contacts.js';
 import { afterClose, afterWelcome, joinMessage } from './session.js';
-import { CallStore, initialState, newParticipant, participantOf, type CallError, type CallState } from './state.js';
+import { CallStore, initialState, type CallError, type CallState } from './state.js';
 
 export type { CallError, CallState, Notice, RemoteParticipant, Safety } from './state.js';
 
@@ -50,9 +47,6 @@ export interface CallParts {
   contacts: VerifiedContacts;
 }
 
-/** How often the server hears which peers' connections are down. */
-const PEER_LOST_CHECK_MS = 3000;
-
 export class Call {
   private readonly store: CallStore;
   private readonly parts: CallParts;
@@ -61,9 +55,8 @@ export class Call {
   private readonly chat: Chat;
   readonly moderation: Moderation;
   private signalling: Signalling | null = null;
-  private mesh: MeshPart | null = null;
   /** Built on join, dropped when the call ends or starts afresh. */
-  private joined: { quality: CallQuality; safety: CallSafety; relay: CredentialRefresh; lostCheck: TimerId } | null = null;
+  private joined: JoinedCall | null = null;
   private resumeToken: string | undefined;
   private reconnectAttempts = 0;
   private reconnectTimer: TimerId | undefined;
@@ -84,7 +77,7 @@ export class Call {
       store: this.store,
       clock: this.parts.clock,
       stream: options.stream,
-      mesh: () => this.mesh,
+      mesh: () => this.joined?.mesh ?? null,
       toServer: (message) => this.signalling?.send(message),
     };
     this.presence = new Presence(this.context, this.audioOnly);
@@ -135,10 +128,6 @@ export class Call {
     this.store.update({ phase, error, participants: [], serverConnected: false });
   }
 
-  private get features(): CallFeature[] {
-    return this.joined ? [this.presence, this.joined.quality, this.joined.safety] : [this.presence];
-  }
-
   private onServerMessage(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome':
@@ -146,11 +135,10 @@ export class Call {
       case 'joined':
         return this.onJoined(message);
       case 'participant-joined':
-        // Someone we knew whose connection to us died meanwhile: start over, they send the offer.
-        if (participantOf(this.state, message.participant.id) && !this.mesh?.has(message.participant.id)) this.forget(message.participant.id);
-        return this.addParticipant(message.participant, false);
+        // They send the offer.
+        return this.joined?.addAgain(message.participant, false);
       case 'participant-left':
-        return this.forget(message.id);
+        return this.joined?.forget(message.id);
       case 'moderator-changed':
       case 'moderator-key':
       case 'room-settings':
@@ -165,11 +153,11 @@ export class Call {
         if (this.state.local.audio) this.presence.setMicrophone(false);
         return this.store.update({ notice: 'muted-by-moderator' });
       case 'signal':
-        return this.mesh?.signal(message.from, message.data);
+        return this.joined?.mesh.signal(message.from, message.data);
       case 'pong':
         return;
       case 'ice-servers':
-        return this.useIceServers(message.iceServers);
+        return this.joined?.useIceServers(message.iceServers);
       case 'error':
         // Before joining, any refusal ends the attempt; inside the meeting errors are about single messages.
         if (this.state.phase === 'joining' || this.state.phase === 'waiting' || message.code === 'version-mismatch') return this.end('failed', message.code);
@@ -185,7 +173,7 @@ export class Call {
   private onWelcome(message: Extract<ServerMessage, { type: 'welcome' }>): void {
     this.resumeToken = message.resumeToken;
     this.reconnectAttempts = 0;
-    const step = afterWelcome(this.state, this.mesh !== null, message);
+    const step = afterWelcome(this.state, this.joined !== null, message);
     if (step === 'resumed') return this.store.update({ serverConnected: true });
     if (step === 'rejoin') {
       this.rejoining = this.state.settings;
@@ -210,124 +198,23 @@ export class Call {
     this.moderation.keepModeratorKey(moderatorKey);
     const before = this.rejoining;
     this.rejoining = null;
-    if (before !== null && this.mesh) {
+    if (before !== null && this.joined) {
       // Back in the meeting on a restarted server: peers we still have stay as they are; newcomers get our offer.
-      this.useIceServers(iceServers);
+      this.joined.useIceServers(iceServers);
       this.store.update({ you, moderator, settings });
-      for (const participant of participants) {
-        if (participantOf(this.state, participant.id) && !this.mesh.has(participant.id)) this.forget(participant.id);
-        this.addParticipant(participant, true);
-      }
+      for (const participant of participants) this.joined.addAgain(participant, true);
       return this.moderation.restoreRules(before);
     }
-    this.startCall(message);
+    this.joined = new JoinedCall({ context: this.context, parts: this.parts, options: this.options, presence: this.presence, chat: this.chat, signalling: () => this.signalling }, message);
     const relayAvailable = iceServers.some((server) => server.urls.some((url) => /^turns?:/.test(url)));
     this.store.update({ phase: 'joined', you, moderator, relayAvailable, settings });
-    this.joined?.relay.schedule(iceServers);
-    participants.forEach((participant) => this.addParticipant(participant, true));
+    participants.forEach((participant) => this.joined?.add(participant, true));
   }
 
-  private startCall({ iceServers, uplinkBudgetKbps }: Extract<ServerMessage, { type: 'joined' }>): void {
-    const { clock } = this.parts;
-    this.mesh = this.parts.mesh({
-      iceServers,
-      relayOnly: this.options.relayOnly,
-      certificate: this.options.certificate ?? null,
-      stream: this.options.stream,
-      events: {
-        signal: (to, data) => this.signalling?.send({ type: 'signal', to, data }),
-        stream: (from, stream) => this.store.patchParticipant(from, { stream }),
-        state: (of, connection) => this.onPeerState(of, connection),
-        message: (from, message) => this.onPeerMessage(from, message),
-      },
-    });
-    const safety = new CallSafety(this.context, this.parts.contacts);
-    this.joined = {
-      safety,
-      quality: new CallQuality(this.context, {
-        uplinkBudgetBps: uplinkBudgetKbps === undefined ? undefined : uplinkBudgetKbps * 1000,
-        onConnectedSample: (id) => safety.nudge(id),
-      }),
-      relay: new CredentialRefresh(clock, () => this.state.serverConnected && this.signalling?.send({ type: 'ice-servers' })),
-      lostCheck: clock.setInterval(() => this.reportLostPeers(), PEER_LOST_CHECK_MS),
-    };
-  }
-
-  /** The mesh, the quality watch and the safety numbers go; the signalling connection stays. */
+  /** The mesh and everything watching it go; the signalling connection stays. */
   private dropCall(): void {
-    if (this.joined) {
-      this.joined.quality.stop();
-      this.joined.relay.stop();
-      this.parts.clock.clearInterval(this.joined.lostCheck);
-    }
+    this.joined?.stop();
     this.joined = null;
-    this.mesh?.destroy();
-    this.mesh = null;
-  }
-
-  /** `weOffer`: we are the newcomer, so we send the offer. */
-  private addParticipant(participant: Participant, weOffer: boolean): void {
-    if (participantOf(this.state, participant.id)) return;
-    this.store.update({ participants: [...this.state.participants, newParticipant(participant)] });
-    this.mesh?.connect(participant.id, weOffer);
-  }
-
-  /** The one way a participant is forgotten: by the mesh, every feature, and the state. */
-  private forget(id: ParticipantId): void {
-    this.mesh?.remove(id);
-    this.features.forEach((feature) => feature.forget?.(id));
-    this.store.update({ participants: this.state.participants.filter((p) => p.id !== id) });
-  }
-
-  private onPeerState(id: ParticipantId, connection: ConnectionState): void {
-    const before = participantOf(this.state, id)?.connection;
-    this.store.patchParticipant(id, { connection });
-    const features = this.features;
-    if (connection === 'reconnecting' || (connection === 'connected' && before === 'reconnecting')) {
-      return features.forEach((feature) => feature.peerReconnecting?.(id, connection === 'reconnecting'));
-    }
-    if (connection === 'connected') features.forEach((feature) => feature.peerConnected?.(id));
-    else features.forEach((feature) => feature.peerLost?.(id));
-  }
-
-  private onPeerMessage(from: ParticipantId, message: PeerMessage): void {
-    switch (message.type) {
-      case 'media':
-      case 'screen':
-      case 'hand':
-        return this.presence.receive(from, message);
-      case 'chat':
-        return this.chat.receive(from, message.text);
-      case 'reception':
-        return this.joined?.quality.onReceptionReport(from, message);
-      case 'view':
-        return this.joined?.quality.theyShowMe(from, { width: message.width, height: message.height });
-      case 'verify-commit':
-      case 'verify-reveal':
-        return this.joined?.safety.receive(from, message);
-      case 'signal':
-        return; // the mesh handles renegotiation itself
-      default:
-        return unhandled(message);
-    }
-  }
-
-  /**
-   * Tells the server which peers' connections are down, so a participant whose browser crashed
-   * (socket gone, seat held) is let go at once instead of after the seat grace period.
-   */
-  private reportLostPeers(): void {
-    if (!this.signalling || !this.mesh) return;
-    for (const participant of this.state.participants) {
-      const connection = this.mesh.connectionTo(participant.id);
-      const lost = connection ? ['disconnected', 'failed', 'closed'].includes(connection.iceConnectionState) : participant.connection !== 'connecting';
-      if (lost) this.signalling.send({ type: 'peer-lost', id: participant.id });
-    }
-  }
-
-  private useIceServers(iceServers: IceServer[]): void {
-    this.mesh?.setIceServers(iceServers);
-    this.joined?.relay.schedule(iceServers);
   }
 
   private onServerClosed(code: number): void {

@@ -13,6 +13,8 @@
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadOrCreateSecret } from '../turn/secret.js';
+import type { Logger } from './log.js';
 import type { ParticipantId } from './protocol.js';
 
 export interface MeetingRecord {
@@ -174,5 +176,20 @@ function readRecord(path: string): MeetingRecord | undefined {
     return parseMeetingRecord(JSON.parse(readFileSync(path, 'utf8')));
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Each meeting's password hash, lock, lobby, moderator and members, kept in the data directory so
+ * a restart brings them back before anyone gets in. Without a usable data directory, in memory
+ * only: then a restarted server cannot tell a meeting's members and moderator from strangers.
+ */
+export function openMeetingStore(dataDir: string, logger: Pick<Logger, 'error'>): MeetingStore {
+  try {
+    const secret = loadOrCreateSecret(dataDir, { file: 'meeting-secret', what: 'the meeting store secret' });
+    return fileMeetingStore({ dir: join(dataDir, 'meetings'), secret, onError: (message) => logger.error(message) });
+  } catch (error) {
+    logger.error(`protected meetings will not survive a restart: ${(error as Error).message}`);
+    return memoryMeetingStore();
   }
 }

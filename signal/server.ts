@@ -1,12 +1,10 @@
 // The uWS app: static client, health, readiness, metrics, client settings and the signalling
-// WebSocket. A thin shell: uWS callbacks become Session events (signal/session.ts), and the
-// effects Session returns become writes, closes and password hashes. Nothing a client sends can
-// end the process: a failure while handling one event closes only that connection (1011) and is
-// counted (treff_handler_failures_total).
+// WebSocket. A thin shell: uWS callbacks become Session events (signal/ws-route.ts), and the
+// effects Session returns become writes, closes and password hashes (signal/effects.ts). In a
+// cluster (TREFF_REDIS_URL) a ClusterNode decides at each upgrade and drains (docs/scale.md).
 
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import type { TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
 import type { Config } from './config.js';
 import { redirectTarget, respond } from './http.js';
@@ -14,21 +12,16 @@ import { registerHttpRoutes } from './http-routes.js';
 import { createLogger, type Logger } from './log.js';
 import { Counters } from './metrics.js';
 import { CloseCode, type IceServer, type ParticipantId } from './protocol.js';
-import { hashPassword, verifyPassword } from './password.js';
 import { Rooms } from './rooms.js';
 import { Seats } from './seats.js';
-import { Session, type ConnectionRef, type Effect } from './session.js';
-import type { HashJob, HashOutcome } from './session-door.js';
-import { fileMeetingStore, memoryMeetingStore, type MeetingStore } from './meeting-store.js';
-import { loadOrCreateSecret } from '../turn/secret.js';
+import { Session, type ConnectionRef } from './session.js';
+import { openMeetingStore } from './meeting-store.js';
 import { loadStaticFiles, securityHeaders } from './static.js';
 import { checkCertificate, type CertificateInfo } from './tls.js';
 import { loadNativeUws } from './uws.js';
 import { registerWsRoute, type SocketData } from './ws-route.js';
+import { effectRunner } from './effects.js';
 import { ClusterNode } from './cluster/node.js';
-
-/** uWS `send` result: the message was dropped because the socket is over its backpressure limit (and is being closed). */
-const DROPPED = 2;
 
 export interface RunningServer {
   port: number;
@@ -103,68 +96,7 @@ export async function startServer({ config, iceServersFor = () => [], logger = c
   if (!index) throw new Error(`No index.html in ${config.staticDir}: run "npm run build" first`);
   const indexFile = index;
 
-  /** Effects held back until urgent meeting-record writes are in Redis; later effects queue behind, in order. */
-  let held: Promise<void> | undefined;
-
-  /** Runs one event; whatever goes wrong, only `origin` (the connection the event came from) is closed. */
-  function run(origin: ConnectionRef | undefined, stage: string, event: () => Effect[]): void {
-    let effects: Effect[];
-    try {
-      effects = event();
-    } catch (error) {
-      return failed(origin, stage, error);
-    }
-    const urgent = cluster?.store.settled();
-    if (!urgent && !held) return performAll(origin, effects);
-    const next: Promise<void> = Promise.all([held, urgent]).then(() => {
-      if (held === next) held = undefined;
-      performAll(origin, effects);
-    });
-    held = next;
-  }
-
-  function performAll(origin: ConnectionRef | undefined, effects: Effect[]): void {
-    for (const effect of effects) {
-      try {
-        perform(effect);
-      } catch (error) {
-        failed(origin ?? (effect.type === 'hash' ? effect.job.connection : effect.to), 'delivery', error);
-      }
-    }
-  }
-
-  function perform(effect: Effect): void {
-    switch (effect.type) {
-      case 'send': {
-        const ws = live.get(effect.to);
-        if (ws && ws.send(JSON.stringify(effect.message)) === DROPPED) ws.getUserData().droppedForBackpressure = true;
-        return;
-      }
-      case 'close': {
-        const ws = live.get(effect.to);
-        live.delete(effect.to); // nothing more is written to it
-        ws?.end(effect.code, effect.reason);
-        return;
-      }
-      case 'hash':
-        return void hash(effect.job).then((outcome) => run(effect.job.connection, 'password', () => session.hashFinished(effect.job, outcome, Date.now())));
-      default:
-        return unhandledEffect(effect);
-    }
-  }
-
-  function failed(ref: ConnectionRef | undefined, stage: string, error: unknown): void {
-    counters.inc('handlerFailures', stage);
-    logger.error('event handling failed; closing that connection', { stage, error: String(error) });
-    const ws = ref === undefined ? undefined : live.get(ref);
-    if (!ws || ref === undefined) return;
-    live.delete(ref);
-    try {
-      ws.end(CloseCode.InternalError, 'internal error');
-    } catch {
-      // Already closing: nothing more to do for it.
-    }
-  }
+  const run = effectRunner({ session: () => session, live, counters, logger, settled: () => cluster?.store.settled() });
 
   // Seats whose grace period ran out, rebuild windows ending: time-bound state of the session and rooms.
   const ticker = setInterval(() => run(undefined, 'tick', () => session.tick(Date.now())), 250).unref();
@@ -351,32 +283,4 @@ function freePort(host: string): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/**
- * Each meeting's password hash, lock, lobby, moderator and members, kept in the data directory so
- * a restart brings them back before anyone gets in. Without a usable data directory, in memory
- * only: then a restarted server cannot tell a meeting's members and moderator from strangers.
- */
-function openMeetingStore(dataDir: string, logger: Logger): MeetingStore {
-  try {
-    const secret = loadOrCreateSecret(dataDir, { file: 'meeting-secret', what: 'the meeting store secret' });
-    return fileMeetingStore({ dir: join(dataDir, 'meetings'), secret, onError: (message) => logger.error(message) });
-  } catch (error) {
-    logger.error(`protected meetings will not survive a restart: ${(error as Error).message}`);
-    return memoryMeetingStore();
-  }
-}
-
-function unhandledEffect(effect: never): never {
-  throw new Error(`unknown effect ${JSON.stringify(effect)}`);
-}
-
-/** scrypt off the event loop; a failure is an outcome too, so the session decides what it means. */
-async function hash(job: HashJob): Promise<HashOutcome> {
-  try {
-    return job.kind === 'check' ? { matches: await verifyPassword(job.password, job.against) } : { hash: await hashPassword(job.password) };
-  } catch (error) {
-    return { error: String(error) };
-  }
 }

@@ -1,40 +1,23 @@
 // Firefox and Chromium in one meeting, and a participant without camera or microphone.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, recordPeerConnections, type BrowserKind, type LaunchOptions } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import type { BrowserKind, LaunchOptions } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { connectionReports, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('meetings across browsers and devices', () => {
-  let server: TestServer;
-  const browsers: Browser[] = [];
-  const errors: string[] = [];
-
-  async function openPage(kind: BrowserKind, options: LaunchOptions = {}): Promise<Page> {
-    const browser = await launchBrowser(kind, options);
-    browsers.push(browser);
-    const page = await browser.newPage();
-    await recordPeerConnections(page);
-    errors.push(...collectPageErrors(page));
-    return page;
-  }
-
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-  });
-
-  afterAll(async () => {
-    await Promise.all(browsers.map((browser) => browser.close()));
-    await server?.close();
-  });
+  const meeting = useBrowserMeeting();
+  const errors = meeting.errors;
+  // Chromium people share the file's browser (each in a context of its own); Firefox and a Chromium without devices get their own.
+  const openPage = (kind: BrowserKind, options?: LaunchOptions): Promise<Page> => meeting.open({ kind, ...(options ? { launch: options } : {}) });
 
   it('connects Chromium and Firefox, encrypted, with video both ways', async () => {
     const chromium = await openPage('chromium');
     const firefox = await openPage('firefox');
-    await startMeetingFromHome(chromium, server.url, 'cross-browser');
+    await startMeetingFromHome(chromium, meeting.baseUrl, 'cross-browser');
     await joinAs(chromium, 'Chromium user');
-    await startMeetingFromHome(firefox, server.url, 'cross-browser');
+    await startMeetingFromHome(firefox, meeting.baseUrl, 'cross-browser');
     await joinAs(firefox, 'Firefox user');
 
     await waitForRemoteVideos(chromium, 1);
@@ -56,14 +39,14 @@ describe('meetings across browsers and devices', () => {
     const first = await openPage('chromium');
     const listener = await openPage('chromium', { noDevices: true });
     const second = await openPage('chromium');
-    await startMeetingFromHome(first, server.url, 'listen-only');
+    await startMeetingFromHome(first, meeting.baseUrl, 'listen-only');
     await joinAs(first, 'First speaker');
     // The listener joins second, so it sends the offer: an offer with nothing to send must still ask to receive.
-    await startMeetingFromHome(listener, server.url, 'listen-only');
+    await startMeetingFromHome(listener, meeting.baseUrl, 'listen-only');
     await listener.waitForSelector('.join .notice');
     await joinAs(listener, 'Listener');
     // The next speaker offers to the listener: the ordinary direction.
-    await startMeetingFromHome(second, server.url, 'listen-only');
+    await startMeetingFromHome(second, meeting.baseUrl, 'listen-only');
     await joinAs(second, 'Second speaker');
 
     await waitForRemoteVideos(listener, 2);

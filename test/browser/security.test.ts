@@ -1,11 +1,10 @@
 // Encryption people can verify: safety numbers that match per pair, survive reloads as
 // "verified", and warn when a verified person's key changes.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, recordPeerConnections } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 interface PanelReading {
   digits: string;
@@ -38,30 +37,17 @@ async function readSecurityPanel(page: Page, name: string): Promise<PanelReading
 }
 
 describe('safety numbers in a three-person call', () => {
-  let server: TestServer;
-  let browser: Browser;
+  const meeting = useBrowserMeeting();
   const pages: Record<'anna' | 'ben' | 'carla', Page> = {} as never;
-  const errors: string[] = [];
+  const errors = meeting.errors;
 
   beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-    for (const who of ['anna', 'ben', 'carla'] as const) {
-      const page = await (await browser.createBrowserContext()).newPage();
-      await recordPeerConnections(page);
-      errors.push(...collectPageErrors(page));
-      pages[who] = page;
-    }
+    for (const who of ['anna', 'ben', 'carla'] as const) pages[who] = await meeting.open();
     for (const [who, name] of [['anna', 'Anna'], ['ben', 'Ben'], ['carla', 'Carla']] as const) {
-      await startMeetingFromHome(pages[who], server.url, 'verify-me');
+      await startMeetingFromHome(pages[who], meeting.baseUrl, 'verify-me');
       await joinAs(pages[who], name);
     }
     for (const page of Object.values(pages)) await waitForRemoteVideos(page, 2);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
   });
 
   it('shows the same safety number on both sides of each pair, a different one for each pair, and the encryption in use', async () => {

@@ -29,6 +29,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
+import { TestClient } from '../test/helpers/protocol-client.js';
 
 type ServerKind = 'treff' | 'peerjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -118,17 +119,43 @@ async function workerMain(): Promise<void> {
     return JSON.stringify({ type: signal.toUpperCase(), dst: to, payload });
   };
 
-  const decode = (raw: string): { from: string; kind: Signal } | undefined => {
-    const msg = JSON.parse(raw) as { type: string; from?: string; src?: string; data?: { type: string }; payload?: unknown };
-    if (msg.type === 'signal' && msg.from && msg.data) return { from: msg.from, kind: msg.data.type as Signal };
+  /** PeerJS's messages (another protocol: Treff's go through the protocol test client's parser). */
+  const decodePeerJs = (raw: string): { from: string; kind: Signal } | undefined => {
+    const msg = JSON.parse(raw) as { type: string; src?: string };
     if ((msg.type === 'OFFER' || msg.type === 'ANSWER' || msg.type === 'CANDIDATE') && msg.src) return { from: msg.src, kind: msg.type.toLowerCase() as Signal };
     return undefined;
   };
 
-  function connectOne(serverPort: number, id: string, room: string, timeoutMs: number): Promise<{ client: WebSocket; id: string; ms: number }> {
+  interface Connected {
+    client: WebSocket;
+    id: string;
+    ms: number;
+    /** Treff: the protocol test client on that socket (every message validated by the client's own parser). */
+    treff?: TestClient;
+  }
+
+  /** Treff as the browser does it: open → hello → welcome → join → joined. */
+  async function connectTreff(serverPort: number, id: string, room: string, timeoutMs: number): Promise<Connected> {
+    const started = performance.now();
+    // Nothing kept: the relay phase sees every signal through listen().
+    const treff = await TestClient.connect(`ws://127.0.0.1:${serverPort}/ws`, id, { perMessageDeflate: false }, { keepHistory: false, unreadLimit: 0, connectTimeoutMs: timeoutMs });
+    try {
+      const you = await treff.hello(timeoutMs);
+      treff.send({ type: 'join', room, name: `Bench ${id}` });
+      const answer = await treff.next((message) => message.type === 'joined' || message.type === 'error', timeoutMs);
+      if (answer.type === 'error') throw new Error(`server error ${JSON.stringify(answer)}`);
+      return { client: treff.socket, id: you, ms: performance.now() - started, treff };
+    } catch (error) {
+      treff.terminate();
+      throw error;
+    }
+  }
+
+  function connectOne(serverPort: number, id: string, room: string, timeoutMs: number): Promise<Connected> {
+    if (kind === 'treff') return connectTreff(serverPort, id, room, timeoutMs);
     return new Promise((resolveConnect, rejectConnect) => {
       const started = performance.now();
-      const url = kind === 'treff' ? `ws://127.0.0.1:${serverPort}/ws` : `ws://127.0.0.1:${serverPort}/peerjs?key=peerjs&id=${id}&token=t${id}`;
+      const url = `ws://127.0.0.1:${serverPort}/peerjs?key=peerjs&id=${id}&token=t${id}`;
       const socket = new WebSocket(url, { perMessageDeflate: false });
       const timer = setTimeout(() => {
         socket.terminate();
@@ -148,21 +175,10 @@ async function workerMain(): Promise<void> {
         clearTimeout(timer);
         rejectConnect(new Error(`closed with ${code} before joining`));
       });
-      if (kind === 'treff') socket.on('open', () => socket.send(JSON.stringify({ type: 'hello', version: 1 })));
-      let you = '';
       socket.on('message', (data) => {
-        const msg = JSON.parse(data.toString()) as { type: string; you?: string };
-        if (kind === 'peerjs') {
-          if (msg.type === 'OPEN') done(id);
-          else rejectConnect(new Error(`unexpected ${msg.type}`));
-        } else if (msg.type === 'welcome') {
-          you = msg.you ?? '';
-          socket.send(JSON.stringify({ type: 'join', room, name: `Bench ${id}` }));
-        } else if (msg.type === 'joined') {
-          done(you);
-        } else if (msg.type === 'error') {
-          rejectConnect(new Error(`server error ${data.toString()}`));
-        }
+        const msg = JSON.parse(data.toString()) as { type: string };
+        if (msg.type === 'OPEN') done(id);
+        else rejectConnect(new Error(`unexpected ${msg.type}`));
       });
     });
   }
@@ -184,10 +200,16 @@ async function workerMain(): Promise<void> {
           const result = await connectOne(c.port, id, `${c.tag}-w${workerIndex}-room-${job.room}`, c.timeoutMs);
           latenciesMs.push(result.ms);
           const client: WorkerClient = { socket: result.client, id: result.id, room: job.room, index: job.index };
-          result.client.on('message', (data) => {
-            const signal = decode(data.toString());
-            if (signal) client.onSignal?.(signal.from, signal.kind);
-          });
+          if (result.treff) {
+            result.treff.listen((message) => {
+              if (message.type === 'signal') client.onSignal?.(message.from, message.data.type as Signal);
+            });
+          } else {
+            result.client.on('message', (data) => {
+              const signal = decodePeerJs(data.toString());
+              if (signal) client.onSignal?.(signal.from, signal.kind);
+            });
+          }
           result.client.on('error', () => {});
           clients.push(client);
         } catch {

@@ -96,6 +96,13 @@ function oneLine(text: string): string {
   return line.length > 200 ? line.slice(0, 197) + '…' : line;
 }
 
+/** The first line that says what went wrong in a vitest log (an error, a failed build), else its tail. */
+function firstError(log: string): string {
+  const lines = log.split('\n').map((line) => line.trim());
+  const error = lines.find((line) => /^(Error|TypeError|✘ \[ERROR\]|Unhandled|FAIL)\b|ERROR:/.test(line));
+  return oneLine(error ?? lines.slice(-20).join('\n'));
+}
+
 function outcomesOf(report: JsonReport): Outcome[] {
   const outcomes: Outcome[] = [];
   for (const file of report.testResults ?? []) {
@@ -181,7 +188,13 @@ async function runOnce(options: Options, index: number, dir: string, deadline: n
   }
   if (cutOff) return { outcomes: report ? outcomesOf(report) : [], seconds, broken: `cut off by --max-minutes ${options.maxMinutes}` };
   if (!report) return { outcomes: [], seconds, broken: `vitest exited ${code} without a report: ${oneLine(log.split('\n').slice(-20).join('\n'))}` };
-  return { outcomes: outcomesOf(report), seconds, broken: undefined };
+  const outcomes = outcomesOf(report);
+  // A run in which no test ran (the global setup failed: e.g. the client does not build) or vitest
+  // failed with every test passed (an unhandled error) is not a green run.
+  const ran = outcomes.filter((o) => !o.key.endsWith('(file)')).length;
+  const failed = outcomes.some((o) => !o.passed);
+  if (ran === 0 || (code !== 0 && !failed)) return { outcomes, seconds, broken: `vitest exited ${code} with ${ran} test(s) run: ${firstError(log)}` };
+  return { outcomes, seconds, broken: undefined };
 }
 
 function startStress(workers: number, maxMinutes: number): { stop(): Promise<void> } {

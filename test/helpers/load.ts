@@ -1,64 +1,45 @@
-// Simulated participants for the soak test and the load benchmark: raw `ws` sockets speaking the
-// signalling protocol, with every wait bounded in time.
+// Simulated participants for the soak test and the load benchmark: the protocol test client
+// (protocol-client.ts) with little memory each, every wait bounded in time.
 
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '../../signal/protocol.js';
 import { freePort, startMain } from './processes.js';
+import { TestClient } from './protocol-client.js';
 
 export interface SimClient {
   socket: WebSocket;
   id: string;
   /** Messages by type, counted. */
   counts: Map<string, number>;
-  /** Resolves with the next message of this type (rejects after timeoutMs). */
+  /** Resolves with the next message of this type (rejects after timeoutMs, or on a message the client's parser refuses). */
   next(type: string | string[], timeoutMs?: number): Promise<Record<string, unknown>>;
   send(message: object): void;
   closed: Promise<number>;
+  /** The protocol client underneath, for typed waits. */
+  client: TestClient;
 }
 
+/**
+ * A connected, greeted participant that keeps little (no history, at most 64 unread messages), so
+ * tens of thousands fit in one process. Every message is validated by the client's own parser.
+ */
 export async function simClient(url: string, timeoutMs = 10_000): Promise<SimClient> {
-  const socket = new WebSocket(url);
-  const counts = new Map<string, number>();
-  const waiters: Array<{ type: string[]; resolve: (m: Record<string, unknown>) => void }> = [];
-  const inbox: Array<Record<string, unknown>> = [];
-  socket.on('message', (raw) => {
-    const message = JSON.parse(raw.toString()) as Record<string, unknown>;
-    const type = String(message.type);
-    counts.set(type, (counts.get(type) ?? 0) + 1);
-    const waiter = waiters.findIndex((w) => w.type.includes(type));
-    if (waiter >= 0) waiters.splice(waiter, 1)[0]!.resolve(message);
-    else if (inbox.length < 64) inbox.push(message);
-  });
-  const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('connect timeout')), timeoutMs);
-    socket.once('open', () => (clearTimeout(timer), resolve()));
-    socket.once('error', (error) => (clearTimeout(timer), reject(error)));
-  });
-  const client: SimClient = {
-    socket,
-    id: '',
-    counts,
-    closed,
-    send: (message) => socket.readyState === WebSocket.OPEN && socket.send(JSON.stringify(message)),
+  const client = await TestClient.connect(url, 'sim', undefined, { keepHistory: false, unreadLimit: 64, connectTimeoutMs: timeoutMs });
+  await client.hello(timeoutMs);
+  return {
+    socket: client.socket,
+    id: client.id,
+    counts: client.counts,
+    closed: client.closed.then((event) => event.code),
+    client,
+    send: (message) => {
+      if (client.isOpen) client.send(message);
+    },
     next: (wanted, wait = timeoutMs) => {
-      const type = Array.isArray(wanted) ? wanted : [wanted];
-      const queued = inbox.findIndex((m) => type.includes(String(m.type)));
-      if (queued >= 0) return Promise.resolve(inbox.splice(queued, 1)[0]!);
-      return new Promise((resolve, reject) => {
-        const entry = { type, resolve: (m: Record<string, unknown>) => (clearTimeout(timer), resolve(m)) };
-        const timer = setTimeout(() => {
-          waiters.splice(waiters.indexOf(entry), 1);
-          reject(new Error(`no ${type} within ${wait} ms`));
-        }, wait);
-        waiters.push(entry);
-      });
+      const types: string[] = Array.isArray(wanted) ? wanted : [wanted];
+      return client.next((message) => types.includes(message.type), wait) as Promise<unknown> as Promise<Record<string, unknown>>;
     },
   };
-  client.send({ type: 'hello', version: PROTOCOL_VERSION });
-  client.id = String((await client.next('welcome')).you);
-  return client;
 }
 
 /** Runs `work` over `items` with at most `concurrency` at a time. */

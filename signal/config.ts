@@ -100,6 +100,15 @@ export interface RelayConfig {
   maxPort: number;
   /** The deployment's own addresses, which relayed participants must reach despite the private-range block. */
   allowedPeerIps: string[];
+  /** Further relays sharing the secret (issue 15); a browser gets those of `region` first. */
+  relays: RelayHost[];
+  region: string | undefined;
+}
+
+export interface RelayHost {
+  host: string;
+  port: number;
+  region: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -152,6 +161,14 @@ export function loadConfig(env: Env, defaults: { staticDir: string; dataDir?: st
     relay: loadRelayConfig(env, dataDir),
     cluster: loadClusterConfig(env),
   };
+}
+
+/** "turn2.example.org:3478@north", "[2001:db8::1]:3478", "10.0.0.7:3478" */
+function relayHost(entry: string): RelayHost {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})(?:@([A-Za-z0-9_-]{1,32}))?$/.exec(entry);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) throw new ConfigError(SETTINGS.turnRelays.env, `"${entry}" is not host:port or host:port@region`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port, region: match[3] };
 }
 
 function loadClusterConfig(env: Env): ClusterConfig | undefined {
@@ -223,6 +240,8 @@ function loadRelayConfig(env: Env, dataDir: string): RelayConfig {
     minPort,
     maxPort,
     allowedPeerIps,
+    relays: items(env, SETTINGS.turnRelays).map(relayHost),
+    region: text(env, SETTINGS.region),
   };
 }
 

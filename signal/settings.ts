@@ -107,6 +107,8 @@ export const SETTINGS = {
   turnExternalIp: text({ env: 'TREFF_TURN_EXTERNAL_IP', key: 'turn.externalIp', default: undefined, help: 'public IPv4 address when behind 1:1 NAT' }),
   turnMinPort: integer({ env: 'TREFF_TURN_MIN_PORT', key: 'turn.minPort', default: 49152, min: 1024, max: 65535, help: 'lowest relay port (UDP)' }),
   turnMaxPort: integer({ env: 'TREFF_TURN_MAX_PORT', key: 'turn.maxPort', default: 65535, min: 1024, max: 65535, help: 'highest relay port (UDP)' }),
+  turnRelays: list({ env: 'TREFF_TURN_RELAYS', key: 'turn.relays', help: 'further relays sharing the secret, as host:port@region (e.g. turn2.example.org:3478@north): each browser gets the relays of this node\'s region, at least two, so losing one relay costs an ICE restart, not the call' }),
+  region: text({ env: 'TREFF_REGION', key: 'turn.region', default: undefined, help: 'this node\'s region: its browsers get the relays of TREFF_TURN_RELAYS marked with it first' }),
   turnAllowedPeerIps: list({ env: 'TREFF_TURN_ALLOWED_PEER_IPS', key: 'turn.allowedPeerIps', help: 'further own IPv4 addresses relayed participants may reach' }),
 } as const;
 

@@ -7,6 +7,7 @@ import type { RelayConfig } from '../signal/config.js';
 import type { IceServer, ParticipantId } from '../signal/protocol.js';
 import { mintTurnCredentials, turnIceServers } from '../signal/turn-credentials.js';
 import { generateTurnConfig, relayQuotas, writeTurnConfig } from './config.js';
+import { relaysFor } from './relays.js';
 import { resolveSecret } from './secret.js';
 import { findTurnServer, startTurnServer } from './supervisor.js';
 
@@ -30,13 +31,15 @@ export async function startRelay(config: RelayConfig, log: (line: string) => voi
     return NO_RELAY;
   }
   const secret = resolveSecret({ secret: config.secret, dataDir: config.dataDir });
-  const iceServersFor = (_participantId: ParticipantId, requestHost: string, clientAddress: string) =>
-    turnIceServers({
-      host: config.publicHost ?? requestHost,
-      port: config.port,
-      tlsPort: config.tls?.port,
-      credentials: mintTurnCredentials(secret, clientAddress, config.credentialTtlSeconds, Date.now()),
-    });
+  const iceServersFor = (_participantId: ParticipantId, requestHost: string, clientAddress: string) => {
+    const credentials = mintTurnCredentials(secret, clientAddress, config.credentialTtlSeconds, Date.now());
+    const [own, ...others] = relaysFor(config.region, config.relays, { host: config.publicHost ?? requestHost, port: config.port });
+    // One STUN server is enough; every relay takes the same credentials (one shared secret).
+    return [
+      ...turnIceServers({ ...own!, tlsPort: config.tls?.port, credentials }),
+      ...others.map((relay) => turnIceServers({ ...relay, credentials })[1]!),
+    ];
+  };
 
   if (config.mode === 'external') {
     log(`relay: external coturn at ${config.publicHost}:${config.port}, sharing the secret`);

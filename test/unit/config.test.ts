@@ -117,6 +117,8 @@ describe('loadConfig: the TURN relay', () => {
       minPort: 49152,
       maxPort: 65535,
       allowedPeerIps: [],
+      relays: [],
+      region: undefined,
     });
   });
 

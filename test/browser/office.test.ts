@@ -1,24 +1,22 @@
 // Two offices behind real firewalls (network namespaces + nftables) meet through the UI.
 // Nobody forces the relay: ICE must find it by itself when direct paths are blocked.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Relay } from '../../turn/relay.js';
-import { connectionLog, peerConnections, recordPeerConnections } from '../helpers/browser.js';
+import { connectionLog, peerConnections } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { connectionReports, joinAs, setCheckbox, startMeetingFromHome, waitForRemoteVideos, type ConnectionReport } from '../helpers/meeting.js';
 import { SERVER_IP, createOfficeNetwork, officeIp, destroyOfficeNetwork, launchChromiumInOffice, setFirewall, type FirewallPolicy, type OfficeName, type OfficePorts } from '../helpers/office.js';
 import { startOfficeRelay, type OfficeRelay } from '../helpers/office-relay.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('firewalled offices', { timeout: 90_000 }, () => {
-  let server: TestServer;
   let officeRelay: OfficeRelay;
   let relay: Relay;
   let ports: OfficePorts;
   /** Chromium checks the relay's TLS certificate like any other: the offices trust our test certificate. */
   let trustRelayCertificate: string;
   const relayLog: string[] = [];
-  const browsers: Browser[] = [];
   const consoles = new WeakMap<Page, string[]>();
 
   beforeAll(async () => {
@@ -26,32 +24,34 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
     officeRelay = await startOfficeRelay((line) => relayLog.push(line));
     relay = officeRelay.relay;
     trustRelayCertificate = officeRelay.trustCertificateArg;
-    server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0', iceServersFor: relay.iceServersFor });
-    ports = { signalling: server.port, relay: officeRelay.port, relayTls: officeRelay.tlsPort };
-  });
-
-  // Each test's call ends with it: two Chromiums per finished test, still encoding and decoding
-  // video, made the later tests several times slower (the TLS one past its 90 s in CI).
-  afterEach(async () => {
-    await Promise.all(browsers.splice(0).map((browser) => browser.close().catch(() => undefined)));
   });
 
   afterAll(async () => {
-    await Promise.all(browsers.map((browser) => browser.close().catch(() => undefined)));
-    await server?.close();
     await officeRelay?.stop();
     destroyOfficeNetwork();
   });
+
+  // Each test's call ends with it (the helper closes its browsers): two Chromiums per finished test,
+  // still encoding and decoding video, made the later tests several times slower (the TLS one past its 90 s in CI).
+  const meeting = useBrowserMeeting({ server: () => ({ host: '0.0.0.0', iceServersFor: relay.iceServersFor }) });
+  let server: { port: number };
+  beforeAll(() => {
+    server = meeting.server;
+    ports = { signalling: server.port, relay: officeRelay.port, relayTls: officeRelay.tlsPort };
+  });
+
+  /** A person in a Chromium of their own inside the office (closed with the test). */
+  async function inOffice(office: OfficeName, origin: string): Promise<Page> {
+    const browser = meeting.adopt(await launchChromiumInOffice(office, origin, [trustRelayCertificate]));
+    return meeting.open({ in: browser, defaultContext: true, collectErrors: false });
+  }
 
   async function meetBetweenOffices(policy: FirewallPolicy, { annaRelayOnly = false } = {}): Promise<{ reports: Record<OfficeName, ConnectionReport>; firstFrameMs: number; badges: string[]; remoteAddressesSeenByBen: string[] }> {
     setFirewall('a', policy, ports);
     setFirewall('b', policy, ports);
     const origin = `http://${SERVER_IP}:${server.port}`;
     const [anna, ben] = await Promise.all((['a', 'b'] as const).map(async (office) => {
-      const browser = await launchChromiumInOffice(office, origin, [trustRelayCertificate]);
-      browsers.push(browser);
-      const page = await browser.newPage();
-      await recordPeerConnections(page);
+      const page = await inOffice(office, origin);
       // The app's warnings (a connection that failed, and why) go into a failure's message.
       const said: string[] = [];
       page.on('console', (message) => {
@@ -95,9 +95,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
   async function connectionCheckInOffice(policy: FirewallPolicy): Promise<{ verdict: string | null; statuses: Record<string, string> }> {
     setFirewall('a', policy, ports);
     const origin = `http://${SERVER_IP}:${server.port}`;
-    const browser = await launchChromiumInOffice('a', origin, [trustRelayCertificate]);
-    browsers.push(browser);
-    const page = await browser.newPage();
+    const page = await inOffice('a', origin);
     await page.goto(origin + '/');
     await page.click('a[href="/-/check"]');
     await page.waitForSelector('[data-verdict]', { timeout: 45_000 });
@@ -105,7 +103,7 @@ describe('firewalled offices', { timeout: 90_000 }, () => {
       verdict: document.querySelector('[data-verdict]')?.getAttribute('data-verdict') ?? null,
       statuses: Object.fromEntries([...document.querySelectorAll('[data-check]')].map((item) => [item.getAttribute('data-check'), item.getAttribute('data-status')])),
     }));
-    await browser.close();
+    await page.browser().close();
     return result as { verdict: string | null; statuses: Record<string, string> };
   }
 

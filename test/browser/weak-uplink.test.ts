@@ -1,12 +1,12 @@
 // A participant on a slow line (uplink shaped to 250 kbit/s with tc in a network namespace):
 // video adapts down, the voice keeps getting through, and the UI says the connection is weak.
 
-import type { Browser, Page } from 'puppeteer-core';
+import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { peerConnections, recordPeerConnections } from '../helpers/browser.js';
+import { peerConnections } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
 import { SERVER_IP, createOfficeNetwork, destroyOfficeNetwork, launchChromiumInOffice, setFirewall, shapeUplink } from '../helpers/office.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // Below what the policy would send a 2-person call's tile (350 kbit/s video + 40 kbit/s audio).
 const UPLINK_KBIT = 250;
@@ -36,33 +36,26 @@ function rtp(page: Page, type: 'outbound-rtp' | 'inbound-rtp', kind: 'audio' | '
 }
 
 describe('a participant on a slow uplink', () => {
-  let server: TestServer;
-  const browsers: Browser[] = [];
-
-  beforeAll(async () => {
+  beforeAll(() => {
     createOfficeNetwork();
-    server = await startTestServer({ staticDir: 'dist/client', host: '0.0.0.0' });
     // No relay in this call: the offices are open, so the slow line is the only obstacle.
     setFirewall('a', 'open');
     setFirewall('b', 'open');
     shapeUplink('a', UPLINK_KBIT);
   });
 
-  afterAll(async () => {
-    await Promise.all(browsers.map((browser) => browser.close().catch(() => undefined)));
-    await server?.close();
+  afterAll(() => {
     destroyOfficeNetwork();
   });
 
+  const meeting = useBrowserMeeting({ server: { host: '0.0.0.0' } });
+
   it('sends less video, keeps the voice flowing, and says the connection is weak', { timeout: 120_000 }, async () => {
-    const origin = `http://${SERVER_IP}:${server.port}`;
+    const origin = `http://${SERVER_IP}:${meeting.server.port}`;
     const [anna, ben] = await Promise.all(
       (['a', 'b'] as const).map(async (office) => {
-        const browser = await launchChromiumInOffice(office, origin);
-        browsers.push(browser);
-        const page = await browser.newPage();
-        await recordPeerConnections(page);
-        return page;
+        const browser = meeting.adopt(await launchChromiumInOffice(office, origin));
+        return meeting.open({ in: browser, defaultContext: true, collectErrors: false });
       }),
     );
     await startMeetingFromHome(anna!, origin, 'slow-line');

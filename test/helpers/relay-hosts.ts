@@ -57,23 +57,27 @@ function deleteNamespace(name: string): void {
 function removeStale(): void {
   const names = ip('netns', 'list').split('\n').map((line) => line.split(' ')[0] ?? '');
   for (const name of names) {
-    const match = /^treff-(?:relay|peer)-(\d+)$/.exec(name);
+    const match = /^treff-(?:relay|peer)-(\d+)(?:-\d+)?$/.exec(name);
     if (!match) continue;
     const pid = Number(match[1]);
-    let alive = pid !== process.pid;
+    let alive = true;
     try {
       process.kill(pid, 0);
     } catch {
       alive = false;
     }
-    if (!alive || pid === process.pid) deleteNamespace(name);
+    if (!alive) deleteNamespace(name);
   }
 }
 
+/** Several relay hosts in one process (one per file, or per test) each get names of their own. */
+let created = 0;
+
 export function createRelayHosts(): RelayHosts {
   removeStale();
-  const relayNamespace = `${PREFIX.relay}${process.pid}`;
-  const peerNamespace = `${PREFIX.peer}${process.pid}`;
+  created += 1;
+  const relayNamespace = `${PREFIX.relay}${process.pid}-${created}`;
+  const peerNamespace = `${PREFIX.peer}${process.pid}-${created}`;
   const dir = mkdtempSync(join(tmpdir(), 'treff-relay-hosts-'));
   const children = new Set<ReturnType<typeof spawn>>();
   const destroy = () => {

@@ -1,11 +1,11 @@
 // Relay credentials expire (TURN REST scheme): a browser in a long meeting asks for fresh ones in
 // good time, so an ICE restart or a newcomer late in the meeting can still use the relay.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, peerConnections, recordPeerConnections, waitForPeerConnections } from '../helpers/browser.js';
-import { framesDecoded, joinAs, startMeetingFromHome, waitForNewFrames, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { peerConnections, waitForPeerConnections } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
+import { framesDecoded, waitForNewFrames, waitForRemoteVideos } from '../helpers/meeting.js';
 
 /** Credentials that expire this long after they are minted: the browser should ask again after about 10.5 s. */
 const LIFETIME_S = 14;
@@ -20,38 +20,23 @@ function relayUsernames(page: Page): Promise<string[]> {
 }
 
 describe('relay credentials in a long meeting', () => {
-  let server: TestServer;
-  let browser: Browser;
   const minted: string[] = [];
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    server = await startTestServer({
-      staticDir: 'dist/client',
+  const meeting = useBrowserMeeting({
+    server: {
       iceServersFor: (id) => {
         const username = `${Math.floor(Date.now() / 1000) + LIFETIME_S}:${id}`;
         minted.push(username);
         // Nothing listens there: the call goes direct; only the credentials' lifecycle is under test.
         return [{ urls: ['turn:127.0.0.1:9?transport=udp'], username, credential: 'unused' }];
       },
-    });
-    browser = await launchBrowser('chromium');
+    },
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const errors = meeting.errors;
 
   it('are renewed before they expire, on the running connections, while the call goes on', { timeout: 60_000 }, async () => {
     const pages: Page[] = [];
     for (const name of ['Anna', 'Ben']) {
-      const page = await (await browser.createBrowserContext()).newPage();
-      await recordPeerConnections(page);
-      errors.push(...collectPageErrors(page));
-      await startMeetingFromHome(page, server.url, 'long-meeting');
-      await joinAs(page, name);
-      pages.push(page);
+      pages.push(await meeting.join(name, 'long-meeting'));
     }
     for (const page of pages) await waitForRemoteVideos(page, 1);
     const anna = pages[0]!;

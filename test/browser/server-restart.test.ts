@@ -1,40 +1,20 @@
 // The signalling server goes away and comes back empty: the running call never stops (media is
 // browser to browser), and the pages find each other again on the new server by themselves.
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, recordPeerConnections } from '../helpers/browser.js';
-import { framesDecoded, joinAs, remoteNames, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
+import { framesDecoded, remoteNames, waitForRemoteVideos } from '../helpers/meeting.js';
 import { freePort } from '../helpers/processes.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
 
 describe('a signalling server restart', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const pages: Page[] = [];
-
-  async function person(name: string): Promise<Page> {
-    const page = await (await browser.createBrowserContext()).newPage();
-    await recordPeerConnections(page);
-    await startMeetingFromHome(page, server.url, 'restart');
-    await joinAs(page, name);
-    pages.push(page);
-    return page;
-  }
-
   let port: number;
-
-  beforeAll(async () => {
-    // A fixed port (a port first bound as 0 cannot be bound again by a new server).
-    port = await freePort();
-    server = await startTestServer({ staticDir: 'dist/client', port });
-    browser = await launchBrowser('chromium');
+  const meeting = useBrowserMeeting({
+    // A port chosen before the server starts (a port first bound as 0 cannot be bound again by a new server).
+    server: async () => ({ port: (port = await freePort()) }),
   });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const person = (name: string): Promise<Page> => meeting.join(name, 'restart', { collectErrors: false });
 
   it('keeps video playing while the server is down, then everyone meets again on the new server', { timeout: 90_000 }, async () => {
     const anna = await person('Anna');
@@ -42,7 +22,7 @@ describe('a signalling server restart', () => {
     await waitForRemoteVideos(anna, 1);
     await waitForRemoteVideos(ben, 1);
 
-    await server.close();
+    await meeting.server.close();
     await anna.waitForSelector('::-p-text(Lost the connection to the server)');
     const before = await Promise.all([anna, ben].map(async (page) => (await framesDecoded(page)).decoded));
     await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -51,7 +31,7 @@ describe('a signalling server restart', () => {
     during.forEach((frames, i) => expect(frames - before[i]!).toBeGreaterThan(25));
 
     // A new, empty server on the same address: the pages come back, find each other and talk again.
-    server = await startTestServer({ staticDir: 'dist/client', port });
+    meeting.replaceServer(await startTestServer({ staticDir: 'dist/client', port }));
     for (const page of [anna, ben]) {
       await page.waitForSelector('::-p-text(Lost the connection to the server)', { hidden: true, timeout: 30_000 });
     }

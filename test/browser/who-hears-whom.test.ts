@@ -4,11 +4,30 @@
 // The fault is made for real inside Ben's browser: his connection to Anna stops carrying his
 // microphone while his page still says it is on (one-way audio, the classic broken pair).
 
-import type { Browser, Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectPageErrors, launchBrowser, peerConnections, recordPeerConnections } from '../helpers/browser.js';
+import type { Page } from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { RECEPTION_DEFAULTS } from '../../client/call/quality/reception.js';
+import { peerConnections, waitForConnectedFor } from '../helpers/browser.js';
+import { useBrowserMeeting } from '../helpers/browser-meeting.js';
 import { joinAs, startMeetingFromHome, waitForRemoteVideos } from '../helpers/meeting.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+
+/** The stats are read every 3 s: a stalled stream is judged within one reading after its stall time. */
+const READING_MS = 3000;
+
+/** Keeps every who-hears-whom notice the page ever shows, also one gone again before the test looks. */
+async function recordNotices(page: Page): Promise<void> {
+  await page.evaluateOnNewDocument(() => {
+    const seen: string[] = [];
+    (window as unknown as { __notices: string[] }).__notices = seen;
+    new MutationObserver(() => {
+      for (const notice of document.querySelectorAll('.pair-problem')) if (notice.textContent && !seen.includes(notice.textContent)) seen.push(notice.textContent);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
+}
+
+function noticesEverShown(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __notices: string[] }).__notices);
+}
 
 /** The text of the who-hears-whom notice on the remote tile named `name`, or null when there is none. */
 function notice(page: Page, name: string): Promise<string | null> {
@@ -34,37 +53,28 @@ async function waitForNotice(page: Page, name: string, expected: string | null, 
 }
 
 describe('who hears whom', () => {
-  let server: TestServer;
-  let browser: Browser;
-  const errors: string[] = [];
-
-  beforeAll(async () => {
-    server = await startTestServer({ staticDir: 'dist/client' });
-    browser = await launchBrowser('chromium');
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const meeting = useBrowserMeeting();
+  const errors = meeting.errors;
 
   it('tells both people when one does not receive the other, and clears it when the streams flow again', async () => {
     const pages: Page[] = [];
     for (const name of ['Anna', 'Ben']) {
-      const page = await (await browser.createBrowserContext()).newPage();
-      errors.push(...collectPageErrors(page));
-      await recordPeerConnections(page);
-      await startMeetingFromHome(page, server.url, 'who-hears-whom');
-      await joinAs(page, name);
+      const page = await meeting.open();
+      await recordNotices(page);
       pages.push(page);
+      await startMeetingFromHome(page, meeting.baseUrl, 'who-hears-whom');
+      await joinAs(page, name);
     }
     const [anna, ben] = pages as [Page, Page];
     await waitForRemoteVideos(anna, 1, 30_000);
     await waitForRemoteVideos(ben, 1, 30_000);
-    // A healthy call shows no notice (past the grace of a new connection).
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    // A healthy call shows no notice, not even for a moment: watched until each side's connection is
+    // past the grace of a new connection and a stall would have been judged.
+    const judgedAfterMs = RECEPTION_DEFAULTS.graceMs + RECEPTION_DEFAULTS.stallAfterMs + READING_MS;
+    for (const page of pages) await waitForConnectedFor(page, judgedAfterMs);
+    expect(await noticesEverShown(anna)).toEqual([]);
+    expect(await noticesEverShown(ben)).toEqual([]);
     expect(await notice(anna, 'Ben')).toBeNull();
-    expect(await notice(ben, 'Anna')).toBeNull();
 
     // Ben's audio sender loses its track: his voice no longer reaches Anna, though his page says the microphone is on.
     await peerConnections(ben, async (connections) => {

@@ -35,29 +35,34 @@ export function unreadCount(history: readonly ChatMessage[], seenUpTo: number): 
 
 /** Sends and receives the chat; the sender of a message is the connection it came on. */
 export class Chat {
+  readonly #call: CallContext;
+  readonly #myName: string;
   constructor(
-    private readonly call: CallContext,
-    private readonly myName: string,
-  ) {}
+    call: CallContext,
+    myName: string,
+  ) {
+    this.#call = call;
+    this.#myName = myName;
+  }
 
   /** Sends a chat message to everyone connected; false when the text is empty or too long. */
   send(input: string): boolean {
     const text = normalizeChatText(input);
-    const mesh = this.call.mesh();
+    const mesh = this.#call.mesh();
     if (text === null || !mesh) return false;
     mesh.broadcast({ type: 'chat', text });
-    this.append(null, this.myName, text);
+    this.#append(null, this.#myName, text);
     return true;
   }
 
   receive(from: ParticipantId, text: string): void {
     // Named as the server introduced them.
-    const sender = participantOf(this.call.store.state, from);
-    if (sender) this.append(from, sender.name, text);
+    const sender = participantOf(this.#call.store.state, from);
+    if (sender) this.#append(from, sender.name, text);
   }
 
-  private append(from: ParticipantId | null, name: string, text: string): void {
-    const { store, clock } = this.call;
+  #append(from: ParticipantId | null, name: string, text: string): void {
+    const { store, clock } = this.#call;
     store.update({ chat: appendChat(store.state.chat, { from, name, text, at: clock.now() }) });
   }
 }

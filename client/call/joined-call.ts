@@ -34,13 +34,15 @@ export class JoinedCall {
   readonly mesh: MeshPart;
   readonly quality: CallQuality;
   readonly safety: CallSafety;
-  private readonly relay: CredentialRefresh;
-  private readonly lostCheck: TimerId;
+  readonly #relay: CredentialRefresh;
+  readonly #lostCheck: TimerId;
 
+  readonly #deps: JoinedCallDeps;
   constructor(
-    private readonly deps: JoinedCallDeps,
+    deps: JoinedCallDeps,
     { iceServers, uplinkBudgetKbps }: Extract<ServerMessage, { type: 'joined' }>,
   ) {
+    this.#deps = deps;
     const { context, parts, options } = deps;
     this.mesh = parts.mesh({
       iceServers,
@@ -50,8 +52,8 @@ export class JoinedCall {
       events: {
         signal: (to, data) => deps.signalling()?.send({ type: 'signal', to, data }),
         stream: (from, stream) => context.store.patchParticipant(from, { stream }),
-        state: (of, connection) => this.onPeerState(of, connection),
-        message: (from, message) => this.onPeerMessage(from, message),
+        state: (of, connection) => this.#onPeerState(of, connection),
+        message: (from, message) => this.#onPeerMessage(from, message),
       },
     });
     this.safety = new CallSafety(context, parts.contacts);
@@ -59,18 +61,18 @@ export class JoinedCall {
       uplinkBudgetBps: uplinkBudgetKbps === undefined ? undefined : uplinkBudgetKbps * 1000,
       onConnectedSample: (id) => this.safety.nudge(id),
     });
-    this.relay = new CredentialRefresh(parts.clock, () => context.store.state.serverConnected && deps.signalling()?.send({ type: 'ice-servers' }));
-    this.relay.schedule(iceServers);
-    this.lostCheck = parts.clock.setInterval(() => this.reportLostPeers(), PEER_LOST_CHECK_MS);
+    this.#relay = new CredentialRefresh(parts.clock, () => context.store.state.serverConnected && deps.signalling()?.send({ type: 'ice-servers' }));
+    this.#relay.schedule(iceServers);
+    this.#lostCheck = parts.clock.setInterval(() => this.#reportLostPeers(), PEER_LOST_CHECK_MS);
   }
 
-  private get features(): CallFeature[] {
-    return [this.deps.presence, this.quality, this.safety];
+  get #features(): CallFeature[] {
+    return [this.#deps.presence, this.quality, this.safety];
   }
 
   /** `weOffer`: we are the newcomer, so we send the offer. */
   add(participant: Participant, weOffer: boolean): void {
-    const { store } = this.deps.context;
+    const { store } = this.#deps.context;
     if (participantOf(store.state, participant.id)) return;
     store.update({ participants: [...store.state.participants, newParticipant(participant)] });
     this.mesh.connect(participant.id, weOffer);
@@ -78,35 +80,35 @@ export class JoinedCall {
 
   /** Someone we knew whose connection to us died meanwhile is back: start over with them. */
   addAgain(participant: Participant, weOffer: boolean): void {
-    if (participantOf(this.deps.context.store.state, participant.id) && !this.mesh.has(participant.id)) this.forget(participant.id);
+    if (participantOf(this.#deps.context.store.state, participant.id) && !this.mesh.has(participant.id)) this.forget(participant.id);
     this.add(participant, weOffer);
   }
 
   /** The one way a participant is forgotten: by the mesh, every feature, and the state. */
   forget(id: ParticipantId): void {
-    const { store } = this.deps.context;
+    const { store } = this.#deps.context;
     this.mesh.remove(id);
-    this.features.forEach((feature) => feature.forget?.(id));
+    this.#features.forEach((feature) => feature.forget?.(id));
     store.update({ participants: store.state.participants.filter((p) => p.id !== id) });
   }
 
   useIceServers(iceServers: IceServer[]): void {
     this.mesh.setIceServers(iceServers);
-    this.relay.schedule(iceServers);
+    this.#relay.schedule(iceServers);
   }
 
   stop(): void {
     this.quality.stop();
-    this.relay.stop();
-    this.deps.parts.clock.clearInterval(this.lostCheck);
+    this.#relay.stop();
+    this.#deps.parts.clock.clearInterval(this.#lostCheck);
     this.mesh.destroy();
   }
 
-  private onPeerState(id: ParticipantId, connection: ConnectionState): void {
-    const { store } = this.deps.context;
+  #onPeerState(id: ParticipantId, connection: ConnectionState): void {
+    const { store } = this.#deps.context;
     const before = participantOf(store.state, id)?.connection;
     store.patchParticipant(id, { connection });
-    const features = this.features;
+    const features = this.#features;
     if (connection === 'reconnecting' || (connection === 'connected' && before === 'reconnecting')) {
       return features.forEach((feature) => feature.peerReconnecting?.(id, connection === 'reconnecting'));
     }
@@ -114,14 +116,14 @@ export class JoinedCall {
     else features.forEach((feature) => feature.peerLost?.(id));
   }
 
-  private onPeerMessage(from: ParticipantId, message: PeerMessage): void {
+  #onPeerMessage(from: ParticipantId, message: PeerMessage): void {
     switch (message.type) {
       case 'media':
       case 'screen':
       case 'hand':
-        return this.deps.presence.receive(from, message);
+        return this.#deps.presence.receive(from, message);
       case 'chat':
-        return this.deps.chat.receive(from, message.text);
+        return this.#deps.chat.receive(from, message.text);
       case 'reception':
         return this.quality.onReceptionReport(from, message);
       case 'view':
@@ -140,10 +142,10 @@ export class JoinedCall {
    * Tells the server which peers' connections are down, so a participant whose browser crashed
    * (socket gone, seat held) is let go at once instead of after the seat grace period.
    */
-  private reportLostPeers(): void {
-    const signalling = this.deps.signalling();
+  #reportLostPeers(): void {
+    const signalling = this.#deps.signalling();
     if (!signalling) return;
-    for (const participant of this.deps.context.store.state.participants) {
+    for (const participant of this.#deps.context.store.state.participants) {
       const connection = this.mesh.connectionTo(participant.id);
       const lost = connection ? ['disconnected', 'failed', 'closed'].includes(connection.iceConnectionState) : participant.connection !== 'connecting';
       if (lost) signalling.send({ type: 'peer-lost', id: participant.id });

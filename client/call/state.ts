@@ -107,28 +107,28 @@ export function participantOf(state: CallState, id: ParticipantId): RemotePartic
 
 /** Holds the current state; every change is a new object, told to every subscriber. */
 export class CallStore {
-  private current: CallState;
-  private readonly listeners = new Set<(state: CallState) => void>();
+  #current: CallState;
+  readonly #listeners = new Set<(state: CallState) => void>();
 
   constructor(initial: CallState) {
-    this.current = initial;
+    this.#current = initial;
   }
 
   get state(): CallState {
-    return this.current;
+    return this.#current;
   }
 
   subscribe(listener: (state: CallState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   update(patch: Partial<CallState>): void {
-    this.current = { ...this.current, ...patch };
-    this.listeners.forEach((listener) => listener(this.current));
+    this.#current = { ...this.#current, ...patch };
+    this.#listeners.forEach((listener) => listener(this.#current));
   }
 
   patchParticipant(id: ParticipantId, patch: Partial<RemoteParticipant>): void {
-    this.update({ participants: this.current.participants.map((p) => (p.id === id ? { ...p, ...patch } : p)) });
+    this.update({ participants: this.#current.participants.map((p) => (p.id === id ? { ...p, ...patch } : p)) });
   }
 }

@@ -26,26 +26,31 @@ export function refreshDelayMs(iceServers: readonly IceServer[], now: number): n
 
 /** Asks for fresh relay credentials before these expire; while the server is away, asks again later. */
 export class CredentialRefresh {
-  private timer: TimerId | undefined;
+  #timer: TimerId | undefined;
 
+  readonly #clock: Clock;
+  readonly #ask: () => void;
   constructor(
-    private readonly clock: Clock,
-    private readonly ask: () => void,
-  ) {}
+    clock: Clock,
+    ask: () => void,
+  ) {
+    this.#clock = clock;
+    this.#ask = ask;
+  }
 
   schedule(iceServers: readonly IceServer[]): void {
     this.stop();
-    const delay = refreshDelayMs(iceServers, this.clock.now());
+    const delay = refreshDelayMs(iceServers, this.#clock.now());
     if (delay === null) return;
     const ask = () => {
-      this.ask();
-      this.timer = this.clock.setTimeout(ask, MIN_REFRESH_MS);
+      this.#ask();
+      this.#timer = this.#clock.setTimeout(ask, MIN_REFRESH_MS);
     };
-    this.timer = this.clock.setTimeout(ask, delay);
+    this.#timer = this.#clock.setTimeout(ask, delay);
   }
 
   stop(): void {
-    this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }

@@ -36,57 +36,57 @@ export const ICE_RECOVERY_DEFAULTS: IceRecoveryOptions = {
 const HEALTHY = new Set<RTCIceConnectionState>(['connected', 'completed']);
 
 export class IceRecovery {
-  private wasConnected = false;
-  private lostSince: number | null = null;
-  private attempts = 0;
-  private lastRestart = -Infinity;
-  private gaveUp = false;
+  #wasConnected = false;
+  #lostSince: number | null = null;
+  #attempts = 0;
+  #lastRestart = -Infinity;
+  #gaveUp = false;
 
   constructor(private readonly options: IceRecoveryOptions = ICE_RECOVERY_DEFAULTS) {}
 
   /** Connected once, and not connected now: the tile says "reconnecting…". */
   get reconnecting(): boolean {
-    return this.lostSince !== null;
+    return this.#lostSince !== null;
   }
 
   /** Connected once and not given up: a failure now is ours to repair, not the end. */
   get recovering(): boolean {
-    return this.wasConnected && !this.gaveUp;
+    return this.#wasConnected && !this.#gaveUp;
   }
 
   /** Feeds the current ICE state; returns what to do now (at most once per decision). */
   update(state: RTCIceConnectionState, now: number): RecoveryAction | null {
     if (HEALTHY.has(state)) {
-      this.wasConnected = true;
-      this.lostSince = null;
-      this.attempts = 0;
-      this.gaveUp = false;
+      this.#wasConnected = true;
+      this.#lostSince = null;
+      this.#attempts = 0;
+      this.#gaveUp = false;
       return null;
     }
     // Before the first connection ICE is still trying its first candidates: not ours to restart.
-    if (!this.wasConnected || this.gaveUp || state === 'closed') return null;
-    this.lostSince ??= now;
+    if (!this.#wasConnected || this.#gaveUp || state === 'closed') return null;
+    this.#lostSince ??= now;
     const { restartAfterMs, retryAfterMs, checkingGraceMs, maxAttempts, relayFromAttempt } = this.options;
-    const retryAfter = retryAfterMs[Math.min(this.attempts - 1, retryAfterMs.length - 1)]! + (state === 'checking' ? checkingGraceMs : 0);
-    const due = this.attempts === 0 ? state === 'failed' || now - this.lostSince >= restartAfterMs : now - this.lastRestart >= retryAfter;
+    const retryAfter = retryAfterMs[Math.min(this.#attempts - 1, retryAfterMs.length - 1)]! + (state === 'checking' ? checkingGraceMs : 0);
+    const due = this.#attempts === 0 ? state === 'failed' || now - this.#lostSince >= restartAfterMs : now - this.#lastRestart >= retryAfter;
     if (!due) return null;
-    if (this.attempts >= maxAttempts) {
-      this.gaveUp = true;
+    if (this.#attempts >= maxAttempts) {
+      this.#gaveUp = true;
       return 'give-up';
     }
-    this.attempts++;
-    this.lastRestart = now;
-    return this.attempts >= relayFromAttempt ? 'restart-relay' : 'restart';
+    this.#attempts++;
+    this.#lastRestart = now;
+    return this.#attempts >= relayFromAttempt ? 'restart-relay' : 'restart';
   }
 
   /** The other side asked for a restart: true when none of ours is under way (so one restart, not two). */
   acceptsRequest(now: number): boolean {
-    return now - this.lastRestart >= this.options.restartAfterMs;
+    return now - this.#lastRestart >= this.options.restartAfterMs;
   }
 
   /** A restart we did on request counts as ours: our own first one is not due any more. */
   noteRestart(now: number): void {
-    this.lastRestart = now;
-    if (this.wasConnected) this.attempts = Math.max(this.attempts, 1);
+    this.#lastRestart = now;
+    if (this.#wasConnected) this.#attempts = Math.max(this.#attempts, 1);
   }
 }

@@ -28,17 +28,17 @@ export interface MeshOptions {
 const ICE_CHECK_MS = 500;
 
 export class Mesh {
-  private readonly peers = new Map<ParticipantId, Peer>();
-  private readonly iceTimer = setInterval(() => this.peers.forEach((peer) => peer.checkIce()), ICE_CHECK_MS);
+  readonly #peers = new Map<ParticipantId, Peer>();
+  readonly #iceTimer = setInterval(() => this.#peers.forEach((peer) => peer.checkIce()), ICE_CHECK_MS);
   /** The shared screen, sent in place of the camera (or as the only video when there is no camera). */
-  private screen: MediaStreamTrack | null = null;
+  #screen: MediaStreamTrack | null = null;
   /** Carries the screen for a participant who had no stream at all. */
-  private screenStream: MediaStream | null = null;
+  #screenStream: MediaStream | null = null;
   /** The relay servers and credentials for new connections and the next ICE restart of every connection. */
-  private iceServers: IceServer[];
+  #iceServers: IceServer[];
 
   constructor(private readonly options: MeshOptions) {
-    this.iceServers = options.iceServers;
+    this.#iceServers = options.iceServers;
   }
 
   /**
@@ -46,8 +46,8 @@ export class Mesh {
    * credentials when it made them); new connections and ICE restarts gather with these.
    */
   setIceServers(iceServers: IceServer[]): void {
-    this.iceServers = iceServers;
-    for (const [id, peer] of this.peers) {
+    this.#iceServers = iceServers;
+    for (const [id, peer] of this.#peers) {
       const pc = peer.connection;
       try {
         pc?.setConfiguration({ ...pc.getConfiguration(), iceServers });
@@ -59,11 +59,11 @@ export class Mesh {
 
   /** Opens the connection to a participant; the newcomer is the initiator and sends the offer. */
   connect(to: ParticipantId, initiator: boolean): void {
-    if (this.peers.has(to)) return;
+    if (this.#peers.has(to)) return;
     const { relayOnly, certificate, stream, events } = this.options;
     const peer: Peer = new Peer({
       initiator,
-      iceServers: this.iceServers,
+      iceServers: this.#iceServers,
       relayOnly,
       certificate,
       stream,
@@ -72,64 +72,64 @@ export class Mesh {
         stream: (remote) => events.stream(to, remote),
         state: (state) => events.state(to, state),
         message: (message) => events.message(to, message),
-        ended: () => this.peers.get(to) === peer && this.peers.delete(to),
+        ended: () => this.#peers.get(to) === peer && this.#peers.delete(to),
       },
     });
-    this.peers.set(to, peer);
+    this.#peers.set(to, peer);
     events.state(to, 'connecting');
-    if (this.screen) this.switchVideo(peer, null, this.screen);
+    if (this.#screen) this.#switchVideo(peer, null, this.#screen);
   }
 
   /** Whether a connection to this participant is up or being set up. */
   has(id: ParticipantId): boolean {
-    return Boolean(this.peers.get(id)?.connection);
+    return Boolean(this.#peers.get(id)?.connection);
   }
 
   signal(from: ParticipantId, data: SignalData): void {
-    this.peers.get(from)?.signal(data);
+    this.#peers.get(from)?.signal(data);
   }
 
   restartIce(to: ParticipantId, relayOnly: boolean): void {
-    this.peers.get(to)?.restartIce(relayOnly);
+    this.#peers.get(to)?.restartIce(relayOnly);
   }
 
   send(to: ParticipantId, message: PeerMessage): void {
-    this.peers.get(to)?.send(message);
+    this.#peers.get(to)?.send(message);
   }
 
   broadcast(message: PeerMessage): void {
-    for (const peer of this.peers.values()) peer.send(message);
+    for (const peer of this.#peers.values()) peer.send(message);
   }
 
   /** Sends `track` (a shared screen) instead of the camera to everyone, or the camera again (null). */
   setScreen(track: MediaStreamTrack | null): void {
-    const previous = this.screen;
-    this.screen = track;
-    for (const peer of this.peers.values()) this.switchVideo(peer, previous, track);
+    const previous = this.#screen;
+    this.#screen = track;
+    for (const peer of this.#peers.values()) this.#switchVideo(peer, previous, track);
   }
 
-  private switchVideo(peer: Peer, from: MediaStreamTrack | null, to: MediaStreamTrack | null): void {
-    peer.switchVideo(this.options.stream, () => (this.screenStream ??= new MediaStream()), from, to);
+  #switchVideo(peer: Peer, from: MediaStreamTrack | null, to: MediaStreamTrack | null): void {
+    peer.switchVideo(this.options.stream, () => (this.#screenStream ??= new MediaStream()), from, to);
   }
 
   /** The latest audio level (0…1) heard from each participant. */
   audioLevels(): Map<ParticipantId, number> {
-    return new Map([...this.peers].map(([id, peer]) => [id, peer.audioLevel()]));
+    return new Map([...this.#peers].map(([id, peer]) => [id, peer.audioLevel()]));
   }
 
   /** The underlying RTCPeerConnection, for statistics. */
   connectionTo(id: ParticipantId): RTCPeerConnection | undefined {
-    return this.peers.get(id)?.connection;
+    return this.#peers.get(id)?.connection;
   }
 
   remove(id: ParticipantId): void {
-    const peer = this.peers.get(id);
-    this.peers.delete(id);
+    const peer = this.#peers.get(id);
+    this.#peers.delete(id);
     peer?.destroy();
   }
 
   destroy(): void {
-    clearInterval(this.iceTimer);
-    for (const id of [...this.peers.keys()]) this.remove(id);
+    clearInterval(this.#iceTimer);
+    for (const id of [...this.#peers.keys()]) this.remove(id);
   }
 }

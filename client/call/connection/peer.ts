@@ -44,31 +44,31 @@ const FIRST_CONNECT_GRACE_MS = 10_000;
 
 export class Peer {
   readonly initiator: boolean;
-  private readonly peer: SimplePeer.Instance;
-  private readonly events: PeerEvents;
-  private readonly recovery = new IceRecovery();
+  readonly #peer: SimplePeer.Instance;
+  readonly #events: PeerEvents;
+  readonly #recovery = new IceRecovery();
   /**
    * Where this connection's signalling goes: 'channel' (its own data channel, so renegotiation
    * works while the server is down) when the connection is healthy as a negotiation starts,
    * otherwise 'server'. An answer goes back the way its offer came (the two sides may judge the
    * path differently), and candidates follow their description, so nothing overtakes it.
    */
-  private via: 'server' | 'channel' = 'server';
-  private readonly silence = new SilenceWatch();
+  #via: 'server' | 'channel' = 'server';
+  readonly #silence = new SilenceWatch();
   /** What the tile was last told: reconnecting or not. */
-  private shownReconnecting = false;
-  private readonly startedAt = Date.now();
+  #shownReconnecting = false;
+  readonly #startedAt = Date.now();
   /** The data channel is open: messages go straight out. */
-  private open = false;
+  #open = false;
   /** Messages before the channel opened (the other side may start talking first). */
-  private pending: PeerMessage[] = [];
-  private insecure = false;
-  private destroyedByUs = false;
+  #pending: PeerMessage[] = [];
+  #insecure = false;
+  #destroyedByUs = false;
 
   constructor({ initiator, iceServers, relayOnly, certificate, stream, events }: PeerOptions) {
     this.initiator = initiator;
-    this.events = events;
-    this.peer = new SimplePeer({
+    this.#events = events;
+    this.#peer = new SimplePeer({
       initiator,
       trickle: true,
       // Always Treff's own list: simple-peer's default would contact public STUN servers of third parties.
@@ -78,26 +78,27 @@ export class Peer {
       // simple-peer's answerer has to request transceivers, costing a renegotiation round trip).
       offerOptions: { offerToReceiveAudio: true, offerToReceiveVideo: true },
     });
-    keepThroughIceFailure(this.peer, () => this.recovery.recovering || Date.now() - this.startedAt < FIRST_CONNECT_GRACE_MS);
+    keepThroughIceFailure(this.#peer, () => this.#recovery.recovering || Date.now() - this.#startedAt < FIRST_CONNECT_GRACE_MS);
     this.connection?.addEventListener('iceconnectionstatechange', () => this.checkIce());
-    this.wire();
+    this.#wire();
   }
 
   /** The underlying RTCPeerConnection; undefined once simple-peer let go of it. */
   get connection(): RTCPeerConnection | undefined {
-    return (this.peer as unknown as { _pc?: RTCPeerConnection | null })._pc ?? undefined;
+    return (this.#peer as unknown as { _pc?: RTCPeerConnection | null })._pc ?? undefined;
   }
 
   get live(): boolean {
-    return !this.peer.destroyed;
+    return !this.#peer.destroyed;
   }
 
-  private get channel(): RTCDataChannel | undefined {
-    return (this.peer as unknown as { _channel?: RTCDataChannel })._channel;
+  get #channel(): RTCDataChannel | undefined {
+    return (this.#peer as unknown as { _channel?: RTCDataChannel })._channel;
   }
 
-  private wire(): void {
-    const { peer, events } = this;
+  #wire(): void {
+    const peer = this.#peer;
+    const events = this.#events;
     // Watch the DTLS transports themselves: by the time simple-peer reports the failure it has
     // already closed the connection, and a failed handshake looks like any other failure.
     const watched = new WeakSet<RTCDtlsTransport>();
@@ -105,12 +106,12 @@ export class Peer {
       for (const transport of dtlsTransports(this.connection)) {
         if (watched.has(transport)) continue;
         watched.add(transport);
-        transport.addEventListener('statechange', () => (this.insecure ||= transport.state === 'failed'));
+        transport.addEventListener('statechange', () => (this.#insecure ||= transport.state === 'failed'));
       }
     };
     peer.on('signal', (data) => {
       watchDtls();
-      this.sendSignal(data as SignalData);
+      this.#sendSignal(data as SignalData);
     });
     const reported = new Set<string>();
     peer.on('stream', (remote: MediaStream) => {
@@ -126,10 +127,10 @@ export class Peer {
     // getStats shows a selected candidate pair, which lags (and was seen to stall) under load
     // while media already flows; whichever comes first counts.
     const connected = () => {
-      if (this.open || peer.destroyed || this.destroyedByUs) return;
-      this.open = true;
-      this.pending.forEach((message) => peer.send(JSON.stringify(message)));
-      this.pending = [];
+      if (this.#open || peer.destroyed || this.#destroyedByUs) return;
+      this.#open = true;
+      this.#pending.forEach((message) => peer.send(JSON.stringify(message)));
+      this.#pending = [];
       events.state('connected');
     };
     const watchChannel = (channel: RTCDataChannel | undefined) => {
@@ -137,7 +138,7 @@ export class Peer {
       if (channel.readyState === 'open') connected();
       else channel.addEventListener('open', connected, { once: true });
     };
-    watchChannel(this.channel);
+    watchChannel(this.#channel);
     this.connection?.addEventListener('datachannel', (event) => watchChannel(event.channel));
     peer.on('connect', connected);
     peer.on('data', (chunk: Uint8Array | string) => {
@@ -147,28 +148,28 @@ export class Peer {
       else if (message) events.message(message);
     });
     peer.on('error', (error: Error) => {
-      console.warn(`connection ${this.insecure ? 'could not be secured' : 'failed'}`, error);
+      console.warn(`connection ${this.#insecure ? 'could not be secured' : 'failed'}`, error);
     });
     peer.on('close', () => {
       // Only a connection that is still ours reports: destroy() is the mesh forgetting it.
-      if (this.destroyedByUs) return;
-      this.open = false;
-      this.pending = [];
+      if (this.#destroyedByUs) return;
+      this.#open = false;
+      this.#pending = [];
       events.ended();
-      events.state(this.insecure ? 'insecure' : 'failed');
+      events.state(this.#insecure ? 'insecure' : 'failed');
     });
   }
 
   signal(data: SignalData, via: 'server' | 'channel' = 'server'): void {
-    if (this.peer.destroyed) return;
-    if (data.type === 'offer') this.via = via;
+    if (this.#peer.destroyed) return;
+    if (data.type === 'offer') this.#via = via;
     // A second answer to an offer sent twice (see restartIce) finds us stable: simple-peer would fail on it.
     if (data.type === 'answer' && this.connection?.signalingState !== 'have-local-offer') return;
-    if (data.type !== 'restart-ice') return this.peer.signal(data as SimplePeer.SignalData);
+    if (data.type !== 'restart-ice') return this.#peer.signal(data as SimplePeer.SignalData);
     // The other side lost the path: the restart is ours to make (we send the offers).
     const now = Date.now();
-    if (!this.initiator || !this.recovery.acceptsRequest(now)) return;
-    this.recovery.noteRestart(now);
+    if (!this.initiator || !this.#recovery.acceptsRequest(now)) return;
+    this.#recovery.noteRestart(now);
     this.restartIce(false);
   }
 
@@ -178,45 +179,45 @@ export class Peer {
    */
   restartIce(relayOnly: boolean): void {
     const pc = this.connection;
-    if (this.peer.destroyed || !pc) return;
+    if (this.#peer.destroyed || !pc) return;
     if (relayOnly) useRelayOnly(pc);
-    if (!this.initiator) return this.sendSignal({ type: 'restart-ice' });
+    if (!this.initiator) return this.#sendSignal({ type: 'restart-ice' });
     if (pc.signalingState === 'have-local-offer' && pc.localDescription) {
       // Our last offer got no answer (lost with the path): send it again (with the candidates
       // gathered since, which are in it) by the server. An offer applied twice does no harm.
-      this.via = 'server';
-      this.events.signal({ type: 'offer', sdp: pc.localDescription.sdp });
+      this.#via = 'server';
+      this.#events.signal({ type: 'offer', sdp: pc.localDescription.sdp });
       return;
     }
     pc.restartIce();
     // simple-peer's negotiate() (missing from its types) sends the next offer, now with fresh ICE credentials.
-    (this.peer as unknown as { negotiate(): void }).negotiate();
+    (this.#peer as unknown as { negotiate(): void }).negotiate();
   }
 
   /** The time-based steps of recovery; called now and then, and on every ICE state change. */
   checkIce(): void {
     const pc = this.connection;
-    if (this.peer.destroyed || !pc) return;
+    if (this.#peer.destroyed || !pc) return;
     const now = Date.now();
-    const action = this.recovery.update(pc.iceConnectionState, now);
-    const reconnecting = this.recovery.reconnecting || this.silence.silent(pc, now);
-    if (reconnecting !== this.shownReconnecting && this.open) {
-      this.shownReconnecting = reconnecting;
-      this.events.state(reconnecting ? 'reconnecting' : 'connected');
+    const action = this.#recovery.update(pc.iceConnectionState, now);
+    const reconnecting = this.#recovery.reconnecting || this.#silence.silent(pc, now);
+    if (reconnecting !== this.#shownReconnecting && this.#open) {
+      this.#shownReconnecting = reconnecting;
+      this.#events.state(reconnecting ? 'reconnecting' : 'connected');
     }
-    if (action === 'give-up') this.peer.destroy();
+    if (action === 'give-up') this.#peer.destroy();
     else if (action) this.restartIce(action === 'restart-relay');
     // A first connection still failed once its grace is over: the failure simple-peer was kept from seeing.
     // A failed DTLS handshake gets no grace (the path worked, the certificate did not): it ends at once as insecure.
-    else if (!this.recovery.recovering && (now - this.startedAt >= FIRST_CONNECT_GRACE_MS || dtlsTransports(pc).some((transport) => transport.state === 'failed')) && (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed')) {
-      this.peer.destroy(new Error('Ice connection failed.'));
+    else if (!this.#recovery.recovering && (now - this.#startedAt >= FIRST_CONNECT_GRACE_MS || dtlsTransports(pc).some((transport) => transport.state === 'failed')) && (pc.iceConnectionState === 'failed' || pc.connectionState === 'failed')) {
+      this.#peer.destroy(new Error('Ice connection failed.'));
     }
   }
 
   send(message: PeerMessage): void {
-    if (this.peer.destroyed) return;
-    if (this.open && this.channel?.readyState === 'open') this.peer.send(JSON.stringify(message));
-    else this.pending.push(message);
+    if (this.#peer.destroyed) return;
+    if (this.#open && this.#channel?.readyState === 'open') this.#peer.send(JSON.stringify(message));
+    else this.#pending.push(message);
   }
 
   /**
@@ -225,13 +226,13 @@ export class Peer {
    * carried by `carrier`, which costs one renegotiation when it starts and one when it stops.
    */
   switchVideo(stream: MediaStream | null, carrier: () => MediaStream, from: MediaStreamTrack | null, to: MediaStreamTrack | null): void {
-    if (this.peer.destroyed) return;
+    if (this.#peer.destroyed) return;
     const camera = stream?.getVideoTracks()[0];
     try {
-      if (stream && camera) return this.peer.replaceTrack(from ?? camera, to ?? camera, stream);
+      if (stream && camera) return this.#peer.replaceTrack(from ?? camera, to ?? camera, stream);
       const holder = stream ?? carrier();
-      if (from) this.peer.removeTrack(from, holder);
-      if (to) this.peer.addTrack(to, holder);
+      if (from) this.#peer.removeTrack(from, holder);
+      if (to) this.#peer.addTrack(to, holder);
     } catch (error) {
       console.warn('could not switch the video track', error);
     }
@@ -245,17 +246,17 @@ export class Peer {
   }
 
   destroy(): void {
-    this.destroyedByUs = true;
-    this.peer.destroy();
+    this.#destroyedByUs = true;
+    this.#peer.destroy();
   }
 
-  private sendSignal(data: SignalData): void {
+  #sendSignal(data: SignalData): void {
     if (data.type !== 'candidate' && data.type !== 'answer') {
       const healthy = ['connected', 'completed'].includes(this.connection?.iceConnectionState ?? '');
-      this.via = healthy && this.open && data.type !== 'restart-ice' ? 'channel' : 'server';
+      this.#via = healthy && this.#open && data.type !== 'restart-ice' ? 'channel' : 'server';
     }
-    if (this.via === 'channel' && this.channel?.readyState === 'open') this.peer.send(JSON.stringify({ type: 'signal', data } satisfies PeerMessage));
-    else this.events.signal(data);
+    if (this.#via === 'channel' && this.#channel?.readyState === 'open') this.#peer.send(JSON.stringify({ type: 'signal', data } satisfies PeerMessage));
+    else this.#events.signal(data);
   }
 }
 

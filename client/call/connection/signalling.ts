@@ -19,13 +19,13 @@ export interface Signalling {
 export type SignallingFactory = (handlers: SignallingHandlers, resumeToken: string | undefined) => Signalling;
 
 export class SignallingClient implements Signalling {
-  private readonly socket: WebSocket;
-  private closedByUs = false;
+  readonly #socket: WebSocket;
+  #closedByUs = false;
 
   constructor(url: string, handlers: SignallingHandlers, resumeToken?: string) {
-    this.socket = new WebSocket(url);
-    this.socket.onopen = () => this.send({ type: 'hello', version: PROTOCOL_VERSION, ...(resumeToken ? { resumeToken } : {}) });
-    this.socket.onmessage = (event) => {
+    this.#socket = new WebSocket(url);
+    this.#socket.onopen = () => this.send({ type: 'hello', version: PROTOCOL_VERSION, ...(resumeToken ? { resumeToken } : {}) });
+    this.#socket.onmessage = (event) => {
       let message: ServerMessage;
       try {
         message = parseServerMessage(event.data);
@@ -35,18 +35,18 @@ export class SignallingClient implements Signalling {
       }
       handlers.onMessage(message);
     };
-    this.socket.onclose = (event) => {
-      if (!this.closedByUs) handlers.onClose(event.code);
+    this.#socket.onclose = (event) => {
+      if (!this.#closedByUs) handlers.onClose(event.code);
     };
   }
 
   send(message: ClientMessage): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+    if (this.#socket.readyState === WebSocket.OPEN) this.#socket.send(JSON.stringify(message));
   }
 
   close(): void {
-    this.closedByUs = true;
-    this.socket.close(1000);
+    this.#closedByUs = true;
+    this.#socket.close(1000);
   }
 }
 

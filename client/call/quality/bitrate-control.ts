@@ -34,15 +34,15 @@ const SPEAKING_LEVEL = 0.03;
 const SPEAKING_HOLD_MS = 3000;
 
 export class BitrateControl {
-  private lastSpoke = -Infinity;
-  private readonly weak = weakTracker();
+  #lastSpoke = -Infinity;
+  readonly #weak = weakTracker();
 
   constructor(private readonly options: BitrateControlOptions) {}
 
   /** Plans from one round of statistics and applies the plan to every sender. */
   async apply(samples: readonly LinkSample[], now: number): Promise<void> {
     const readings = samples.map((sample) => ({ ...sample, ...readLink(sample.stats) }));
-    if (readings.some((reading) => (reading.localAudioLevel ?? 0) >= SPEAKING_LEVEL)) this.lastSpoke = now;
+    if (readings.some((reading) => (reading.localAudioLevel ?? 0) >= SPEAKING_LEVEL)) this.#lastSpoke = now;
     const peers: BitrateLink[] = readings.map((reading) => ({
       id: reading.id,
       tile: this.options.tileOf(reading.id),
@@ -56,12 +56,12 @@ export class BitrateControl {
       uplinkBudgetBps: this.options.uplinkBudgetBps,
       sourceHeight,
       screenSharing,
-      activeSpeaker: !this.options.someoneElseSpeaking() && now - this.lastSpoke < SPEAKING_HOLD_MS,
+      activeSpeaker: !this.options.someoneElseSpeaking() && now - this.#lastSpoke < SPEAKING_HOLD_MS,
     });
     await Promise.all(readings.map(({ connection }, i) => applyLink(connection, plan.links[i]!)));
     const estimates = readings.map((reading) => reading.availableOutgoingBitrateBps);
     const totalEstimate = estimates.every((estimate) => estimate !== undefined) ? estimates.reduce((sum: number, estimate) => sum + estimate!, 0) : undefined;
-    const weak = this.weak.update(
+    const weak = this.#weak.update(
       {
         strained: isStrained(plan, { peers: samples.length, screenSharing, uplinkBudgetBps: this.options.uplinkBudgetBps, totalEstimateBps: totalEstimate }),
         roomKey: samples.map((sample) => sample.id).join(','),

@@ -34,42 +34,42 @@ export interface ReceptionWatchOptions {
 }
 
 export class ReceptionWatch {
-  private readonly meter = new ReceptionMeter<ParticipantId>();
-  private readonly ladder = new RepairLadder<ParticipantId>();
-  private readonly mine = new Map<ParticipantId, Reception>();
-  private readonly theirs = new Map<ParticipantId, MediaFlags>();
-  private readonly lastSent = new Map<ParticipantId, string>();
+  readonly #meter = new ReceptionMeter<ParticipantId>();
+  readonly #ladder = new RepairLadder<ParticipantId>();
+  readonly #mine = new Map<ParticipantId, Reception>();
+  readonly #theirs = new Map<ParticipantId, MediaFlags>();
+  readonly #lastSent = new Map<ParticipantId, string>();
 
   constructor(private readonly options: ReceptionWatchOptions) {}
 
   /** One reading of a connected participant's stats; `sending` is what they announced. */
   observe(id: ParticipantId, sending: MediaFlags, stats: Iterable<Record<string, unknown>>, now: number): void {
     const counters = inboundCounters(stats);
-    const reception = this.meter.read(id, { sending, ...counters }, now);
+    const reception = this.#meter.read(id, { sending, ...counters }, now);
     const report = receptionReport(reception);
     const key = `${report.audio}/${report.video}`;
-    if (this.lastSent.get(id) !== key) {
-      this.lastSent.set(id, key);
+    if (this.#lastSent.get(id) !== key) {
+      this.#lastSent.set(id, key);
       this.options.send(id, report);
     }
-    this.mine.set(id, { audio: reception.audio, video: reception.video === 'stalled' ? 'not-expected' : reception.video });
+    this.#mine.set(id, { audio: reception.audio, video: reception.video === 'stalled' ? 'not-expected' : reception.video });
   }
 
   onReport(from: ParticipantId, report: ReceptionReport): void {
-    this.theirs.set(from, { audio: report.audio, video: report.video });
+    this.#theirs.set(from, { audio: report.audio, video: report.video });
   }
 
   /** After a round of observations: the broken pairs for the UI; the repairs due are started. */
   review(now: number): Map<ParticipantId, ReceptionProblem> {
-    const pairs = brokenPairs(this.mine, this.theirs, (id) => this.options.sendingTo(id));
-    this.ladder.update(
+    const pairs = brokenPairs(this.#mine, this.#theirs, (id) => this.options.sendingTo(id));
+    this.#ladder.update(
       pairs.map((pair) => pair.id),
       now,
     );
     const problems = new Map<ParticipantId, ReceptionProblem>();
     for (const { id, iCannot, theyCannot } of pairs) {
       problems.set(id, { iCannot, theyCannot });
-      const step = this.ladder.needsRepair(id);
+      const step = this.#ladder.needsRepair(id);
       if (step !== 'none') this.options.repair(id, step === 'relay');
     }
     return problems;
@@ -77,15 +77,15 @@ export class ReceptionWatch {
 
   /** The connection went down or was replaced, or the participant left: start over with them. */
   forget(id: ParticipantId): void {
-    this.meter.forget(id);
-    this.mine.delete(id);
-    this.theirs.delete(id);
-    this.lastSent.delete(id);
+    this.#meter.forget(id);
+    this.#mine.delete(id);
+    this.#theirs.delete(id);
+    this.#lastSent.delete(id);
   }
 
   /** The participant left for good. */
   remove(id: ParticipantId): void {
     this.forget(id);
-    this.ladder.forget(id);
+    this.#ladder.forget(id);
   }
 }

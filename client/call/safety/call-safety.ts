@@ -11,67 +11,71 @@ import { Verifications, type Fingerprints } from './verifications.js';
 import type { VerifiedContacts } from './verified-contacts.js';
 
 export class CallSafety implements CallFeature {
-  private readonly verifications: Verifications;
+  readonly #verifications: Verifications;
 
+  readonly #call: CallContext;
+  readonly #contacts: VerifiedContacts;
   constructor(
-    private readonly call: CallContext,
-    private readonly contacts: VerifiedContacts,
+    call: CallContext,
+    contacts: VerifiedContacts,
   ) {
-    this.verifications = new Verifications({
+    this.#call = call;
+    this.#contacts = contacts;
+    this.#verifications = new Verifications({
       send: (to, message) => call.mesh()?.send(to, message),
-      fingerprints: (of) => this.fingerprintsWith(of),
-      result: (of, result, fingerprints) => this.onVerified(of, result, fingerprints),
+      fingerprints: (of) => this.#fingerprintsWith(of),
+      result: (of, result, fingerprints) => this.#onVerified(of, result, fingerprints),
     });
   }
 
   peerConnected(id: ParticipantId): void {
-    void this.verifications.begin(id);
+    void this.#verifications.begin(id);
   }
 
   peerLost(id: ParticipantId): void {
-    this.verifications.forget(id);
+    this.#verifications.forget(id);
   }
 
   forget(id: ParticipantId): void {
-    this.verifications.forget(id);
+    this.#verifications.forget(id);
   }
 
   receive(from: ParticipantId, message: PeerVerifyMessage): void {
-    void this.verifications.receive(from, message);
+    void this.#verifications.receive(from, message);
   }
 
   /** Now and then, for a connected participant whose number is still pending. */
   nudge(id: ParticipantId): void {
-    if (participantOf(this.call.store.state, id)?.safety.state === 'pending') void this.verifications.nudge(id);
+    if (participantOf(this.#call.store.state, id)?.safety.state === 'pending') void this.#verifications.nudge(id);
   }
 
   /** Remembers on this device that the person really is who the safety number was compared with. */
   markVerified(id: ParticipantId): void {
-    const participant = participantOf(this.call.store.state, id);
+    const participant = participantOf(this.#call.store.state, id);
     if (participant?.safety.state !== 'ready') return;
-    this.contacts.markVerified(participant.safety.theirFingerprint, participant.name);
-    this.call.store.patchParticipant(id, { safety: { ...participant.safety, verified: true, changedSinceVerified: false } });
+    this.#contacts.markVerified(participant.safety.theirFingerprint, participant.name);
+    this.#call.store.patchParticipant(id, { safety: { ...participant.safety, verified: true, changedSinceVerified: false } });
   }
 
   /** Both certificates of the connection, from the descriptions DTLS checked them against. */
-  private fingerprintsWith(id: ParticipantId): Fingerprints | null {
-    const connection = this.call.mesh()?.connectionTo(id);
+  #fingerprintsWith(id: ParticipantId): Fingerprints | null {
+    const connection = this.#call.mesh()?.connectionTo(id);
     const mine = connection?.localDescription && fingerprintOf(connection.localDescription.sdp);
     const theirs = connection?.remoteDescription && fingerprintOf(connection.remoteDescription.sdp);
     return mine && theirs ? { mine, theirs } : null;
   }
 
-  private onVerified(id: ParticipantId, result: VerifyResult, fingerprints: Fingerprints): void {
-    const participant = participantOf(this.call.store.state, id);
+  #onVerified(id: ParticipantId, result: VerifyResult, fingerprints: Fingerprints): void {
+    const participant = participantOf(this.#call.store.state, id);
     if (!participant) return;
-    if (!result.ok) return this.call.store.patchParticipant(id, { safety: { state: 'failed', reason: result.reason } });
-    this.call.store.patchParticipant(id, {
+    if (!result.ok) return this.#call.store.patchParticipant(id, { safety: { state: 'failed', reason: result.reason } });
+    this.#call.store.patchParticipant(id, {
       safety: {
         state: 'ready',
         code: result.code,
         theirFingerprint: fingerprints.theirs,
-        verified: this.contacts.isVerified(fingerprints.theirs),
-        changedSinceVerified: this.contacts.changedSinceVerified(participant.name, fingerprints.theirs),
+        verified: this.#contacts.isVerified(fingerprints.theirs),
+        changedSinceVerified: this.#contacts.changedSinceVerified(participant.name, fingerprints.theirs),
       },
     });
   }

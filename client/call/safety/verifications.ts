@@ -26,14 +26,14 @@ interface Entry {
 }
 
 export class Verifications {
-  private readonly running = new Map<ParticipantId, Entry>();
+  readonly #running = new Map<ParticipantId, Entry>();
 
   constructor(private readonly options: VerificationsOptions) {}
 
   /** The data channel to `id` is open: send our commitment. */
   async begin(id: ParticipantId): Promise<void> {
-    const entry = this.entryFor(id);
-    if (entry) this.send(id, entry, await entry.verification.start());
+    const entry = this.#entryFor(id);
+    if (entry) this.#send(id, entry, await entry.verification.start());
   }
 
   /**
@@ -42,17 +42,17 @@ export class Verifications {
    * in a renegotiation or a closing channel cannot leave the safety number pending for ever.
    */
   async nudge(id: ParticipantId): Promise<void> {
-    const entry = this.running.get(id);
+    const entry = this.#running.get(id);
     if (!entry) return this.begin(id);
     if (!entry.done) entry.sent.forEach((message) => this.options.send(id, message));
   }
 
   /** A message may arrive before our side saw the channel open: the exchange starts on whichever comes first. */
   async receive(from: ParticipantId, message: PeerVerifyMessage): Promise<void> {
-    const entry = this.entryFor(from);
+    const entry = this.#entryFor(from);
     if (!entry) return;
     const step = await entry.verification.receive(message);
-    step.send.forEach((reply) => this.send(from, entry, reply));
+    step.send.forEach((reply) => this.#send(from, entry, reply));
     if (step.result) {
       entry.done = true;
       this.options.result(from, step.result, entry.fingerprints);
@@ -60,20 +60,20 @@ export class Verifications {
   }
 
   forget(id: ParticipantId): void {
-    this.running.delete(id);
+    this.#running.delete(id);
   }
 
-  private entryFor(id: ParticipantId) {
-    const existing = this.running.get(id);
+  #entryFor(id: ParticipantId) {
+    const existing = this.#running.get(id);
     if (existing) return existing;
     const fingerprints = this.options.fingerprints(id);
     if (!fingerprints) return null;
     const entry: Entry = { verification: createVerification(fingerprints.mine, fingerprints.theirs), fingerprints, sent: [], done: false };
-    this.running.set(id, entry);
+    this.#running.set(id, entry);
     return entry;
   }
 
-  private send(to: ParticipantId, entry: Entry, message: PeerVerifyMessage): void {
+  #send(to: ParticipantId, entry: Entry, message: PeerVerifyMessage): void {
     if (!entry.sent.some((sent) => sent.type === message.type)) entry.sent.push(message);
     this.options.send(to, message);
   }

@@ -71,19 +71,27 @@ export function registerWsRoute(app: TemplatedApp, generation: number, context: 
       if (!room.ok) return respond(res, '400 Bad Request', headers, TEXT, 'the WebSocket URL names no meeting: /ws?room=<meeting>');
       let aborted = false;
       res.onAborted(() => (aborted = true));
+      // Whatever happens here must not escape as an unhandled rejection (it would end the process):
+      // uWS throws when a response is touched after the client went away.
+      const answer = (write: () => void) => {
+        if (aborted) return;
+        try {
+          res.cork(write);
+        } catch (error) {
+          counters.inc('handlerFailures', 'upgrade');
+          logger.warn('could not answer a WebSocket upgrade', { error: String(error) });
+        }
+      };
       void cluster.admit(room.value, Date.now()).then(
         (admission) => {
           counters.inc('clusterUpgrades', admission.kind === 'owned' && admission.takenOver ? 'taken-over' : admission.kind);
-          if (aborted) return;
           // 503 makes HAProxy retry on another node (retry-on 503, option redispatch; docs/haproxy.cfg).
           if (admission.kind === 'moved' || admission.kind === 'draining') {
-            return res.cork(() => respond(res, '503 Service Unavailable', headers, TEXT, admission.kind === 'moved' ? 'this meeting is held by another node' : 'this node is draining', [['Retry-After', '0']]));
+            return answer(() => respond(res, '503 Service Unavailable', headers, TEXT, admission.kind === 'moved' ? 'this meeting is held by another node' : 'this node is draining', [['Retry-After', '0']]));
           }
-          res.cork(() => upgrade(res, handshake, data(room.value), socketContext));
+          answer(() => upgrade(res, handshake, data(room.value), socketContext));
         },
-        () => {
-          if (!aborted) res.cork(() => respond(res, '500 Internal Server Error', headers, TEXT, 'could not admit the connection'));
-        },
+        () => answer(() => respond(res, '500 Internal Server Error', headers, TEXT, 'could not admit the connection')),
       );
     },
     open(ws) {
